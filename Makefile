@@ -1,0 +1,37 @@
+# Two commands do everything on a fresh machine (Debian, Python 3.11, root):
+#   make demo   - the main job end to end on built-in defaults
+#   make test   - every test suite, ending with "N passed, N failed"
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test unit integration sanity lint bench build docs clean setup
+
+$(STAMP): requirements/dev.txt requirements/constraints.txt scripts/setup.sh $(wildcard service/pyproject.toml)
+	scripts/setup.sh
+
+setup: $(STAMP)
+
+test: $(STAMP)
+	$(PY) tests/run_all.py
+
+unit: $(STAMP)
+	$(PY) tests/run_all.py --suite pytest tests/unit
+
+integration: $(STAMP)
+	$(PY) tests/run_all.py --suite pytest tests/integration
+
+sanity: $(STAMP)
+	$(PY) tests/run_all.py --suite sanity
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+bench: $(STAMP)
+	$(PY) tests/benchmarks/run.py
+
+build: $(STAMP)
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+
+clean:
+	rm -rf .build tests/output

@@ -1,0 +1,99 @@
+"""Run every test suite and end with one line: ``N passed, N failed``.
+
+Suites: unit and integration tests (pytest, one session, junit XML), and ansible-test sanity
+on a copy of the collection at ansible_collections/awsie/importexport. Exit status is
+non-zero when anything failed or nothing ran.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.abspath(os.environ.get('IE_BUILD_DIR', os.path.join(REPO, '.build')))
+BIN = os.path.dirname(sys.executable)
+
+
+def junit_counts(path):
+    root = ET.parse(path).getroot()
+    suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
+    total = failed = skipped = 0
+    for suite in suites:
+        total += int(suite.get('tests', 0))
+        failed += int(suite.get('failures', 0)) + int(suite.get('errors', 0))
+        skipped += int(suite.get('skipped', 0))
+    return total - failed - skipped, failed, skipped
+
+
+def run_pytest(paths, extra):
+    xml = os.path.join(BUILD, 'junit-pytest.xml')
+    cmd = [sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '--junitxml', xml] + extra + paths
+    print('+ ' + ' '.join(cmd), flush=True)
+    rc = subprocess.call(cmd, cwd=REPO)
+    if not os.path.exists(xml):
+        return 0, 1, 0
+    passed, failed, skipped = junit_counts(xml)
+    if rc not in (0, 5) and failed == 0:
+        failed = 1  # pytest itself failed (collection error, crash)
+    return passed, failed, skipped
+
+
+def sanity_copy():
+    dest = os.path.join(BUILD, 'sanity', 'ansible_collections', 'awsie', 'importexport')
+    shutil.rmtree(dest, ignore_errors=True)
+    files = subprocess.check_output(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=REPO).decode().split('\0')
+    for name in filter(None, files):
+        src = os.path.join(REPO, name)
+        if not os.path.isfile(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dest, name)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dest, name))
+    return dest
+
+
+def run_sanity():
+    dest = sanity_copy()
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ['PATH'])
+    cmd = [os.path.join(BIN, 'ansible-test'), 'sanity', '--python', '3.11', '--color', 'no']
+    print('+ (cd %s) %s' % (dest, ' '.join(cmd)), flush=True)
+    proc = subprocess.run(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    ran = re.findall(r"^Running sanity test '([^']+)'", proc.stdout, re.M)
+    failed_tests = set(re.findall(r"^ERROR: The (\S+) sanity test failed", proc.stdout, re.M))
+    failed_tests |= set(re.findall(r"^ERROR: Found \d+ (\S+) issue", proc.stdout, re.M))
+    skipped = len(re.findall(r"^WARNING: Skipping sanity test '", proc.stdout, re.M))
+    failed = len(failed_tests)
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    return max(len(ran) - failed, 0), failed, skipped
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--suite', action='append', choices=['pytest', 'sanity'],
+                        help='run only these suites (default: all)')
+    parser.add_argument('pytest_args', nargs='*', help='extra arguments and paths for pytest')
+    args = parser.parse_args()
+    suites = args.suite or ['pytest', 'sanity']
+    os.makedirs(BUILD, exist_ok=True)
+    totals = {}
+    if 'pytest' in suites:
+        paths = [a for a in args.pytest_args if not a.startswith('-')] or ['tests/unit', 'tests/integration']
+        extra = [a for a in args.pytest_args if a.startswith('-')]
+        totals['pytest'] = run_pytest(paths, extra)
+    if 'sanity' in suites:
+        totals['sanity'] = run_sanity()
+    passed = sum(t[0] for t in totals.values())
+    failed = sum(t[1] for t in totals.values())
+    skipped = sum(t[2] for t in totals.values())
+    for name, (p, f, s) in totals.items():
+        print('%s: %d passed, %d failed, %d skipped' % (name, p, f, s))
+    print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
+    return 1 if failed or not passed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
