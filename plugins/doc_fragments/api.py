@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    # Options shared by every module that calls the Import/Export Query API.
+    DOCUMENTATION = r'''
+options:
+  access_key:
+    description:
+      - AWS access key id of the account that owns the jobs.
+      - Must be the same as C(accessKeyId) in the manifests.
+      - If not set, the environment variable E(AWS_ACCESS_KEY_ID) of the controller is used.
+    type: str
+    aliases: [aws_access_key_id, aws_access_key]
+  secret_key:
+    description:
+      - AWS secret access key; signs every request (Signature Version 2). Never logged.
+      - If not set, the environment variable E(AWS_SECRET_ACCESS_KEY) of the controller is used.
+    type: str
+    aliases: [aws_secret_access_key, aws_secret_key]
+  session_token:
+    description:
+      - Session token for temporary credentials, sent as C(SecurityToken).
+      - If not set, the environment variable E(AWS_SESSION_TOKEN) is used.
+    type: str
+    aliases: [aws_session_token]
+  endpoint_url:
+    description:
+      - URL of the Query API, for example a local Import/Export service for tests.
+      - If not set, the environment variable E(AWS_URL) is used, then the default.
+    type: str
+    default: https://importexport.amazonaws.com
+    aliases: [aws_endpoint_url]
+  validate_certs:
+    description:
+      - Verify the endpoint's TLS certificate. Only turn this off for a test endpoint.
+    type: bool
+    default: true
+  ca_bundle:
+    description:
+      - Path of a PEM file with the CA certificates to trust for O(endpoint_url).
+      - If not set, the environment variable E(AWS_CA_BUNDLE) is used, then the system store
+        (or E(REQUESTS_CA_BUNDLE)).
+    type: path
+    aliases: [aws_ca_bundle]
+  signature_method:
+    description:
+      - HMAC of the Signature Version 2 request signature.
+    type: str
+    choices: [HmacSHA256, HmacSHA1]
+    default: HmacSHA256
+  connect_timeout:
+    description:
+      - Seconds to wait for a connection to the endpoint.
+    type: float
+    default: 10
+  read_timeout:
+    description:
+      - Seconds to wait for an answer, and at most for a whole response body to arrive.
+    type: float
+    default: 60
+  max_attempts:
+    description:
+      - Attempts per request, the first included. Throttling, C(ServiceUnavailable), other
+        5xx answers, timeouts and connection errors are retried with full-jitter exponential
+        backoff (0.25 s doubling, at most 20 s between attempts).
+      - A CreateJob whose answer was lost is not repeated blindly; the account's jobs are
+        looked up first, and a job found for the same drive and manifest is the result.
+    type: int
+    default: 10
+  max_retry_time:
+    description:
+      - Upper bound in seconds on the time one request may spend in retries. When either bound
+        is reached the task fails with the last error code.
+    type: float
+    default: 300
+notes:
+  - "The module calls the API from wherever it runs. Run it on the controller
+    (C(delegate_to: localhost)), so credentials never reach managed hosts."
+  - Proxies come from the environment (E(HTTPS_PROXY), E(NO_PROXY)).
+  - Every module taking these options is in the action group C(group/awsie.importexport.ie), so
+    C(module_defaults) can set them once.
+'''

@@ -1,0 +1,343 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Job rules on top of the Query API client: idempotent create/update/cancel, fleet polling.
+
+* Idempotency: a drive (``deviceId``) has at most one live job per account. Before a
+  CreateJob, the account's live jobs are listed and their current manifests compared in
+  canonical form; the same manifest means "already there", a different one means UpdateJob.
+  The same look-up answers the question "did my CreateJob go through?" when the answer to
+  a CreateJob was lost.
+* Polling: GetStatus for many jobs concurrently (bounded), waiting for progress codes, and
+  what moved since a previous result.
+
+No Ansible imports.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime
+import time
+
+from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError, is_code
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import canonical_manifest_bytes
+
+try:  # the manifest library's canonical rendering, when present
+    from ansible_collections.awsie.importexport.plugins.module_utils.manifest import canonical_manifest as _canonical
+except ImportError:  # pragma: no cover - older manifest library
+    _canonical = None
+
+RUNNING_CODES = ('Pending', 'InProgress')
+DEAD_CODES = ('Canceled', 'Expired')
+STATUS_FIELDS = ('job_id', 'job_type', 'location_code', 'location_message', 'progress_code', 'progress_message',
+                 'carrier', 'tracking_number', 'log_bucket', 'log_key', 'error_count', 'creation_date')
+
+
+class JobError(Exception):
+    """A job request that cannot be carried out; the message says why and what to do."""
+
+    def __init__(self, message, **facts):
+        super().__init__(message)
+        self.facts = facts
+
+
+def is_terminal(progress_code):
+    """Terminal: every progress code except Pending and InProgress (unknown codes included)."""
+    return progress_code is not None and progress_code not in RUNNING_CODES
+
+
+def canonical_manifest(text):
+    """The canonical form compared for idempotency: the manifest library's rendering, or CRLF->LF bytes."""
+    if text is None:
+        return None
+    if _canonical is not None:
+        try:
+            return _canonical(text)
+        except (ManifestError, ValueError, TypeError):
+            pass
+    return canonical_manifest_bytes(text).decode('utf-8', 'replace')
+
+
+def device_id_of(text):
+    """The manifest's ``deviceId`` as text, or None when it has none or does not parse."""
+    try:
+        value = parse_manifest(text).get('deviceId')
+    except ManifestError:
+        return None
+    return None if value is None else str(value)
+
+
+def summarize_status(job_id, status):
+    """A GetStatus result as the per-job dict the modules return (no manifest: it may hold secrets)."""
+    out = {name: status.get(name) for name in STATUS_FIELDS}
+    out['job_id'] = out['job_id'] or job_id
+    out['terminal'] = is_terminal(out['progress_code'])
+    return out
+
+
+def job_result(raw):
+    """The signature and artifact part of a CreateJob/GetStatus result."""
+    return dict(job_id=raw.get('job_id'), job_type=raw.get('job_type'), signature=raw.get('signature'),
+                signature_file_contents=raw.get('signature_file_contents'),
+                warning_message=raw.get('warning_message'), artifacts=raw.get('artifact_list') or [])
+
+
+# ---------------------------------------------------------------- concurrency
+
+def fetch_statuses(client, job_ids, concurrency=8):
+    """GetStatus for every job id, at most ``concurrency`` at a time: ``{job_id: dict or ApiError}``."""
+    def one(job_id):
+        try:
+            return job_id, client.get_status(job_id)
+        except ApiError as exc:
+            return job_id, exc
+    if not job_ids:
+        return {}
+    workers = max(1, min(int(concurrency), len(job_ids)))
+    if workers == 1:
+        return dict(one(j) for j in job_ids)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        return dict(pool.map(one, job_ids))
+
+
+def wait_for_statuses(client, job_ids, wait_for=None, timeout=0, interval=30, concurrency=8,
+                      clock=time.monotonic, sleep=time.sleep):
+    """Poll until every job reached a code in ``wait_for`` (or a terminal one for ``['terminal']``).
+
+    Only jobs not yet there are asked again. Returns ``(results, waited_out, rounds)``: results
+    maps job id to status dict or ApiError; ``waited_out`` lists jobs that never got there.
+    """
+    targets = set(wait_for or ())
+
+    def there(status):
+        code = status.get('progress_code')
+        return ('terminal' in targets and is_terminal(code)) or code in targets
+
+    deadline = clock() + float(timeout)
+    pending, results, rounds = list(job_ids), {}, 0
+    while True:
+        rounds += 1
+        results.update(fetch_statuses(client, pending, concurrency))
+        if not targets:
+            return results, [], rounds
+        pending = [j for j in pending if not isinstance(results[j], ApiError) and not there(results[j])]
+        if not pending:
+            return results, [], rounds
+        if clock() + interval > deadline:
+            return results, pending, rounds
+        sleep(interval)
+
+
+def moved_since(previous, current):
+    """Jobs whose location or progress code differs from ``previous``, a registered result or its ``jobs`` list."""
+    if isinstance(previous, dict) and 'jobs' in previous:
+        previous = previous['jobs']
+    if isinstance(previous, dict):
+        previous = list(previous.values())
+    before = {}
+    for job in previous or []:
+        if isinstance(job, dict) and job.get('job_id'):
+            before[str(job['job_id']).upper()] = job
+    moved = []
+    for job in current:
+        old = before.get(job['job_id'])
+        keys = ('location_code', 'progress_code')
+        if old is None or any(old.get(k) != job.get(k) for k in keys):
+            moved.append(dict(job_id=job['job_id'], new=old is None,
+                              before={k: (old or {}).get(k) for k in keys}, after={k: job.get(k) for k in keys}))
+    return moved
+
+
+# ---------------------------------------------------------------- the account's jobs
+
+class JobIndex:
+    """The account's live jobs with their current manifests (ListJobs + GetStatus, cached)."""
+
+    def __init__(self, client, concurrency=8):
+        self.client = client
+        self.concurrency = concurrency
+        self.live = {}     # job_id -> GetStatus result
+        self.dead = set()  # canceled, expired, gone
+
+    def refresh(self):
+        listed = [j for j in self.client.iter_jobs()]
+        for job in listed:
+            if job.get('is_canceled'):
+                self.dead.add(job['job_id'])
+                self.live.pop(job['job_id'], None)
+        unknown = [j['job_id'] for j in listed if j['job_id'] not in self.live and j['job_id'] not in self.dead]
+        for job_id, status in fetch_statuses(self.client, unknown, self.concurrency).items():
+            if isinstance(status, ApiError):
+                if is_code(status, 'CanceledJobId', 'ExpiredJobId', 'InvalidJobId'):
+                    self.dead.add(job_id)
+                    continue
+                raise status
+            if status.get('progress_code') in DEAD_CODES:
+                self.dead.add(job_id)
+            else:
+                self.live[job_id] = status
+        return self
+
+    def for_device(self, device_id):
+        """Live jobs of this drive, newest first."""
+        found = [(job_id, s) for job_id, s in self.live.items() if device_id_of(s.get('current_manifest')) == device_id]
+        return sorted(found, key=lambda item: item[1].get('creation_date') or '', reverse=True)
+
+    def same(self, device_id, canonical, job_type):
+        for job_id, status in self.for_device(device_id):
+            if canonical_manifest(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
+                return job_id, status
+        return None
+
+
+# ---------------------------------------------------------------- present / absent
+
+def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, concurrency=8):
+    """Make the drive's job exist with this manifest. Returns a result dict with ``changed`` and ``action``."""
+    canonical = canonical_manifest(manifest)
+    device_id = device_id_of(manifest)
+    if job_id is None:
+        if device_id is None:
+            raise JobError('the manifest has no deviceId, so a re-run could not find its job: add deviceId '
+                           '(the drive serial number or your own sticker id) to the manifest')
+        index = JobIndex(client, concurrency).refresh()
+        found = index.same(device_id, canonical, job_type)
+        if found:
+            return dict(job_result(found[1]), job_id=found[0], changed=False, action='none', device_id=device_id)
+        candidates = index.for_device(device_id)
+        if len(candidates) > 1:
+            raise JobError('drive %s has %d live jobs (%s) with other manifests; pass job_id to say which one to '
+                           'update, or cancel the others' % (device_id, len(candidates), ', '.join(j for j, _ in candidates)),
+                           job_ids=[j for j, _ in candidates], device_id=device_id)
+        if not candidates:
+            return _create(client, index, job_type, manifest, canonical, device_id, check_mode)
+        job_id, status = candidates[0]
+    else:
+        status = _status_or_fail(client, job_id)
+    return _update(client, job_id, status, job_type, manifest, canonical, device_id, check_mode)
+
+
+def _create(client, index, job_type, manifest, canonical, device_id, check_mode):
+    if check_mode:
+        raw = client.create_job(job_type, manifest, validate_only=True)
+        return dict(job_result(raw), job_id=None, job_type=raw.get('job_type') or job_type, changed=True,
+                    action='validated', device_id=device_id)
+
+    def look_up():
+        # The answer to CreateJob was lost: the job may exist. Only new jobs are fetched.
+        found = index.refresh().same(device_id, canonical, job_type)
+        return dict(found[1], job_id=found[0]) if found else None
+
+    raw = client.create_job(job_type, manifest, on_unknown=look_up)
+    result = dict(job_result(raw), changed=True, action='created', device_id=device_id)
+    if raw.get('recovered_from'):
+        result['recovered_from'] = raw['recovered_from']
+    return result
+
+
+def _update(client, job_id, status, job_type, manifest, canonical, device_id, check_mode):
+    if canonical_manifest(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
+        return dict(job_result(status), job_id=job_id, changed=False, action='none', device_id=device_id)
+    code = status.get('progress_code')
+    if code in DEAD_CODES:
+        raise JobError('job %s is %s and cannot be updated: leave job_id out to create a new job for drive %s'
+                       % (job_id, code, device_id), job_id=job_id, progress_code=code)
+    try:
+        raw = client.update_job(job_id, job_type, manifest, validate_only=check_mode)
+    except ApiError as exc:
+        if is_code(exc, 'UnableToUpdateJobId', 'CanceledJobId', 'ExpiredJobId'):
+            raise JobError('job %s for drive %s can no longer be updated (progress %s): %s. Keep its manifest as it '
+                           'was, or cancel it and create a new job' % (job_id, device_id, code, exc.code),
+                           job_id=job_id, progress_code=code, error=exc.as_dict())
+        raise
+    result = dict(job_result(status), job_id=job_id, job_type=job_type, changed=True, device_id=device_id,
+                  action='validated' if check_mode else 'updated', warning_message=raw.get('warning_message'))
+    if not check_mode:
+        result.update({k: v for k, v in job_result(client.get_status(job_id)).items() if k != 'warning_message'})
+        result['artifacts'] = raw.get('artifact_list') or result['artifacts']
+    return result
+
+
+def _status_or_fail(client, job_id):
+    try:
+        return client.get_status(job_id)
+    except ApiError as exc:
+        if is_code(exc, 'InvalidJobId'):
+            raise JobError('job %s does not exist in this account (%s); check job_id and the access key'
+                           % (job_id, exc.code), job_id=job_id, error=exc.as_dict())
+        raise
+
+
+def ensure_absent(client, job_id=None, manifest=None, job_type=None, check_mode=False, concurrency=8):
+    """Cancel the job (by id, or every live job of the manifest's drive). Returns ``changed``, ``canceled``."""
+    if job_id is not None:
+        targets = [job_id]
+        try:
+            status = client.get_status(job_id)
+        except ApiError as exc:
+            if is_code(exc, 'CanceledJobId', 'ExpiredJobId'):
+                return dict(changed=False, canceled=[], job_ids=[job_id], action='none')
+            if is_code(exc, 'InvalidJobId'):
+                raise JobError('job %s does not exist in this account (%s); check job_id and the access key'
+                               % (job_id, exc.code), job_id=job_id, error=exc.as_dict())
+            raise
+        if status.get('progress_code') in DEAD_CODES:
+            targets = []
+    else:
+        device_id = device_id_of(manifest)
+        if device_id is None:
+            raise JobError('the manifest has no deviceId: pass job_id to say which job to cancel')
+        index = JobIndex(client, concurrency).refresh()
+        targets = [j for j, s in index.for_device(device_id) if job_type is None or s.get('job_type') == job_type]
+    if check_mode or not targets:
+        return dict(changed=bool(targets), canceled=targets, job_ids=targets, action='none' if not targets else 'cancel')
+    for target in targets:
+        try:
+            client.cancel_job(target)
+        except ApiError as exc:
+            if is_code(exc, 'CanceledJobId') and exc.attempts > 1:
+                continue  # our earlier attempt went through; its answer was lost
+            if is_code(exc, 'UnableToCancelJobId'):
+                raise JobError('job %s can no longer be canceled: its data transfer has started or finished (%s)'
+                               % (target, exc.code), job_id=target, error=exc.as_dict())
+            raise
+    return dict(changed=True, canceled=targets, job_ids=targets, action='canceled')
+
+
+# ---------------------------------------------------------------- listing
+
+def parse_time(text):
+    """ISO 8601 date or date-time (``Z``, offsets, fractions) as an aware UTC datetime; ValueError otherwise."""
+    value = str(text).strip()
+    if value.endswith(('Z', 'z')):
+        value = value[:-1] + '+00:00'
+    parsed = datetime.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.astimezone(datetime.timezone.utc)
+
+
+def list_jobs(client, max_jobs=None, job_type=None, canceled=None, created_since=None, page_size=None):
+    """ListJobs over the pages needed, filtered. Newest first; paging stops at ``created_since``."""
+    since = parse_time(created_since) if created_since is not None else None
+    jobs = []
+    for job in client.iter_jobs(page_size=page_size):
+        created = job.get('creation_date')
+        if since is not None and created:
+            try:
+                if parse_time(created) < since:
+                    break  # the list is newest first: nothing older can match
+            except ValueError:
+                pass
+        if job_type is not None and job.get('job_type') != job_type:
+            continue
+        if canceled is not None and bool(job.get('is_canceled')) != canceled:
+            continue
+        jobs.append(job)
+        if max_jobs is not None and len(jobs) >= max_jobs:
+            break
+    return jobs

@@ -1,0 +1,227 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: ie_job_status
+short_description: Status of many AWS Import/Export jobs in one task, optionally waiting for them
+version_added: 0.1.0
+description:
+  - Calls GetStatus for every job in O(job_ids), several at a time (O(concurrency)), over kept-alive
+    connections, and returns location, progress, carrier, tracking number, log location, error
+    count and creation date per job.
+  - With O(wait_for), polls until every job reached one of the given progress codes (or any
+    terminal code), asking again only for the jobs not there yet.
+  - With O(since), the result of an earlier run, reports which jobs moved.
+  - Poll a fleet in one task on the controller (C(run_once) or a play on C(localhost)), not one task per host.
+author:
+  - awsie.importexport contributors
+extends_documentation_fragment:
+  - awsie.importexport.api
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    version_added: 0.1.0
+    membership: [awsie.importexport.ie]
+  check_mode:
+    support: full
+    details: Only reads; runs the same in check mode.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  job_ids:
+    description:
+      - Job ids to query, case-insensitive; duplicates are asked once.
+    type: list
+    elements: str
+    required: true
+  concurrency:
+    description:
+      - GetStatus requests in flight at once (1 to 64).
+    type: int
+    default: 8
+  wait_for:
+    description:
+      - Progress codes to wait for, such as V(InProgress) or V(Complete); V(terminal) means any
+        code except Pending and InProgress.
+      - Without it, the status is read once.
+    type: list
+    elements: str
+  wait_timeout:
+    description:
+      - Seconds to wait for O(wait_for) before failing; the failure lists the jobs not there yet.
+    type: float
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between polling rounds while waiting.
+    type: float
+    default: 60
+  since:
+    description:
+      - The registered result of an earlier run of this module (or its RV(jobs) list); RV(moved)
+        then lists the jobs whose location or progress code changed.
+    type: raw
+  fail_on_job_error:
+    description:
+      - Fail the task when GetStatus fails for a job (unknown, expired or canceled job id). When
+        V(false), such jobs carry an C(error) key instead.
+    type: bool
+    default: true
+'''
+
+EXAMPLES = r'''
+- name: Poll every drive of the fleet in one task on the controller
+  awsie.importexport.ie_job_status:
+    job_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'ie_job_id') | list }}"
+    since: "{{ previous_poll | default(omit) }}"
+  run_once: true
+  delegate_to: localhost
+  register: poll
+
+- name: Report the jobs that moved since the last run
+  ansible.builtin.debug:
+    msg: "{{ item.job_id }}: {{ item.before.progress_code }} -> {{ item.after.progress_code }}"
+  loop: "{{ poll.moved }}"
+  run_once: true
+
+- name: Wait until the data of two jobs is loaded (or they failed)
+  awsie.importexport.ie_job_status:
+    job_ids: [53TX4, 796CK]
+    wait_for: [terminal]
+    wait_timeout: 86400
+    poll_interval: 900
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+jobs:
+  description: One entry per job, in the order asked.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    job_id: {description: Job id (upper case)., type: str, returned: always, sample: 53TX4}
+    job_type: {description: Import or Export., type: str, returned: success, sample: Import}
+    location_code: {description: Where the drive is (NotReceived, AtAWS, Returned)., type: str, returned: success, sample: AtAWS}
+    location_message: {description: Location in words., type: str, returned: success, sample: AWS has received your device.}
+    progress_code: {description: Progress of the job; unknown codes are passed on as they are., type: str, returned: success, sample: InProgress}
+    progress_message: {description: Progress in words., type: str, returned: success, sample: Your job is in progress.}
+    carrier: {description: Return carrier., type: str, returned: success, sample: UPS}
+    tracking_number: {description: Return tracking number., type: str, returned: success, sample: 1Z999AA10123456784}
+    log_bucket: {description: Bucket of the job log., type: str, returned: success, sample: my-logs}
+    log_key: {description: Key of the job log., type: str, returned: success, sample: logs/import-log-53TX4}
+    error_count: {description: Files that failed., type: int, returned: success, sample: 0}
+    creation_date: {description: When the job was created (ISO 8601)., type: str, returned: success, sample: "2026-11-23T14:00:00Z"}
+    terminal: {description: Whether the progress code is terminal., type: bool, returned: success, sample: false}
+    error: {description: Code, message and request id when GetStatus failed for this job., type: dict, returned: on a job error, sample: {code: InvalidJobIdException}}
+  sample: [{"job_id": "53TX4", "progress_code": "Pending", "location_code": "NotReceived", "terminal": false}]
+moved:
+  description: Jobs whose location or progress code differs from O(since), with before and after codes.
+  returned: when O(since) is given
+  type: list
+  elements: dict
+  sample: [{"job_id": "53TX4", "new": false, "before": {"location_code": "NotReceived", "progress_code": "Pending"},
+            "after": {"location_code": "AtAWS", "progress_code": "InProgress"}}]
+waited_out:
+  description: Jobs that did not reach O(wait_for) in time.
+  returned: when O(wait_for) is given
+  type: list
+  elements: str
+  sample: [796CK]
+rounds:
+  description: Polling rounds done.
+  returned: always
+  type: int
+  sample: 1
+counts:
+  description: Number of jobs per progress code.
+  returned: always
+  type: dict
+  sample: {"Pending": 12, "Complete": 3}
+api_calls:
+  description: Requests sent to the service, retries included, in total and per action.
+  returned: always
+  type: dict
+  sample: {"requests": 2, "retries": 0, "by_action": {"GetStatus": 2}}
+'''
+
+from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
+from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
+from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
+    moved_since, summarize_status, wait_for_statuses)
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
+
+
+def main():
+    module = ApiModule(
+        argument_spec=dict(
+            job_ids=dict(type='list', elements='str', required=True),
+            concurrency=dict(type='int', default=8),
+            wait_for=dict(type='list', elements='str'),
+            wait_timeout=dict(type='float', default=3600.0),
+            poll_interval=dict(type='float', default=60.0),
+            since=dict(type='raw'),
+            fail_on_job_error=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if not 1 <= p['concurrency'] <= 64:
+        module.fail_json(msg='concurrency must be between 1 and 64, got %d' % p['concurrency'])
+    if p['poll_interval'] < 0 or p['wait_timeout'] < 0:
+        module.fail_json(msg='poll_interval and wait_timeout must not be negative')
+    job_ids = []
+    for raw in p['job_ids']:
+        try:
+            job_id = normalize_job_id(raw)
+        except InvalidJobId as exc:
+            module.fail_json(msg='job_ids: %s' % exc)
+        if job_id not in job_ids:
+            job_ids.append(job_id)
+
+    client = module.client
+    results, waited_out, rounds = wait_for_statuses(
+        client, job_ids, wait_for=p['wait_for'], timeout=p['wait_timeout'], interval=p['poll_interval'],
+        concurrency=p['concurrency'])
+
+    jobs, failed, counts = [], [], {}
+    for job_id in job_ids:
+        status = results[job_id]
+        if isinstance(status, ApiError):
+            jobs.append(dict(job_id=job_id, error=status.as_dict()))
+            failed.append(status)
+            continue
+        entry = summarize_status(job_id, status)
+        counts[entry['progress_code']] = counts.get(entry['progress_code'], 0) + 1
+        jobs.append(entry)
+
+    result = dict(changed=False, jobs=jobs, rounds=rounds, counts=counts)
+    if p['wait_for']:
+        result['waited_out'] = waited_out
+    if p['since'] is not None:
+        result['moved'] = moved_since(p['since'], [j for j in jobs if 'error' not in j])
+    result['api_calls'] = module.api_stats()
+
+    if failed and p['fail_on_job_error']:
+        first = failed[0]
+        module.fail_json(msg='GetStatus failed for %d of %d job(s); the first: %s. Remove job ids that are not '
+                             'this account\'s, or set fail_on_job_error=false'
+                             % (len(failed), len(job_ids), first), **result)
+    if waited_out:
+        module.fail_json(msg='timed out after %ss waiting for %s: %d job(s) not there yet: %s'
+                             % (p['wait_timeout'], ', '.join(p['wait_for']), len(waited_out), ', '.join(waited_out)),
+                         **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
