@@ -15,7 +15,7 @@ def main():
     subprocess.run([sys.executable, '-m', 'ensurepip', '--upgrade'], check=True, stdout=subprocess.DEVNULL)
     args = [a for a in sys.argv[1:] if a not in DROP]
     if args:
-        sys.exit(subprocess.run([sys.executable, '-m', 'pip', 'install'] + args).returncode)
+        sys.exit(subprocess.run([sys.executable, '-m', 'pip', 'install'] + args, check=False).returncode)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Writes the C(SIGNATURE) file that authenticates a storage device shipped to AWS Import/Export.
   - The signature is computed on the controller by the action plugin of the same name, as
-    base64(HMAC-SHA1(secret key, jobId + C(\\n) + manifest bytes with every CRLF turned into LF)),
+    base64(HMAC-SHA1(secret key, jobId + C(\n) + manifest bytes with every CRLF turned into LF)),
     the rule of Amazon's CreateSignature tool. The managed host only ever receives the finished
     file contents; the secret key never leaves the controller.
   - Alternatively writes, byte for byte, the C(SignatureFileContents) that the service returned
@@ -84,9 +84,9 @@ options:
     aliases: [aws_secret_access_key, aws_secret_key]
   signature_version:
     description:
-      - Layout of a locally computed SIGNATURE file. V(1.0) is the CreateSignature layout
-        (C(key: value)); V(2.0) the layout the service returned (C(key:value)). The signature
-        is the same.
+      - "Layout of a locally computed SIGNATURE file: V(1.0) is the CreateSignature layout
+        (C(key: value)), V(2.0) the layout the service returned (C(key:value)). The signature
+        is the same."
     type: str
     choices: ['1.0', '2.0']
     default: '1.0'
@@ -100,7 +100,7 @@ options:
     description:
       - Keep a timestamped copy of a SIGNATURE that is replaced or removed, next to it.
       - The copy lies in the drive root and will be imported unless the manifest's C(ignore)
-        list covers it (for example V(^SIGNATURE\\..*~$)).
+        list covers it (for example V(^SIGNATURE\..*~$)).
     type: bool
     default: false
   require_mount:

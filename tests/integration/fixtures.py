@@ -62,8 +62,8 @@ class LoopDrive:
     def umount(self):
         if not self.mounted:
             return
-        for _ in range(50):
-            proc = subprocess.run(['umount', self.mountpoint], capture_output=True)
+        for _attempt in range(50):
+            proc = subprocess.run(['umount', self.mountpoint], capture_output=True, check=False)
             if proc.returncode == 0 or not os.path.ismount(self.mountpoint):
                 break
             time.sleep(0.1)
@@ -71,7 +71,7 @@ class LoopDrive:
 
     def close(self):
         self.umount()
-        subprocess.run(['losetup', '-d', self.device], capture_output=True)
+        subprocess.run(['losetup', '-d', self.device], capture_output=True, check=False)
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ class PlaybookRunner:
         if verbosity:
             cmd.append('-' + 'v' * verbosity)
         cmd += list(args)
-        proc = subprocess.run(cmd, cwd=REPO, env=self.env(env), capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=REPO, env=self.env(env), capture_output=True, text=True, check=False)
         if expect_rc is not None and proc.returncode != expect_rc:
             raise AssertionError('ansible-playbook exited %d (expected %d)\nSTDOUT:\n%s\nSTDERR:\n%s'
                                  % (proc.returncode, expect_rc, proc.stdout[-20000:], proc.stderr[-5000:]))

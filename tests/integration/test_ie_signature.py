@@ -1,0 +1,193 @@
+"""ie_signature on real loop-mounted drives, through real ansible-playbook runs."""
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.awsie.importexport.plugins.module_utils import signing
+
+HERE = os.path.join(os.path.dirname(__file__), 'targets', 'ie_signature')
+MANIFEST_LF = os.path.join(HERE, 'files', 'manifest-lf.yml')
+SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+
+
+def openssl_signature(job_id, manifest_bytes, secret=SECRET):
+    data = job_id.encode() + b'\n' + manifest_bytes.replace(b'\r\n', b'\n')
+    out = subprocess.run(['openssl', 'dgst', '-sha1', '-hmac', secret, '-binary'], input=data,
+                         capture_output=True, check=True).stdout
+    return base64.b64encode(out).decode()
+
+
+def signature_task(dest, extra='', **args):
+    lines = ['    - name: Signature', '      awsie.importexport.ie_signature:', '        dest: %s' % dest]
+    lines += ['        %s: %s' % (k, json.dumps(v)) for k, v in args.items()]
+    return ('- name: T\n  hosts: localhost\n  gather_facts: false\n  tasks:\n' + '\n'.join(lines) + '\n' + extra)
+
+
+@pytest.mark.parametrize('fstype', ['ext4', 'fat32'])
+def test_four_step_check_writes_the_openssl_signature(loop_drive, playbook, tmp_path, fstype):
+    drive = loop_drive(fstype)
+    result_file = str(tmp_path / 'result.json')
+    playbook.run(os.path.join(HERE, 'four_step.yml'), extra_vars=dict(
+        drive=drive.mountpoint, job_id='53xty', manifest=MANIFEST_LF, secret=SECRET, result_file=result_file))
+    with open(MANIFEST_LF, 'rb') as handle:
+        manifest = handle.read()
+    expected_sig = openssl_signature('53XTY', manifest)
+    with open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb') as handle:
+        on_drive = handle.read()
+    assert on_drive == ('version: 1.0\nsigningMethod: HmacSHA1\njobId: 53XTY\nsignature: %s\n' % expected_sig).encode()
+    assert json.load(open(result_file))['signature'] == expected_sig
+    # Nothing but the SIGNATURE was left in the drive root (no temporary files).
+    assert sorted(n for n in os.listdir(drive.mountpoint) if n != 'lost+found') == ['SIGNATURE']
+
+
+def test_crlf_manifest_gives_the_same_file_and_one_byte_changes_it(loop_drive, playbook, tmp_path):
+    drive = loop_drive('ext4')
+    lf = open(MANIFEST_LF, 'rb').read()
+    crlf = tmp_path / 'crlf.yml'
+    crlf.write_bytes(lf.replace(b'\n', b'\r\n'))
+    changed = tmp_path / 'changed.yml'
+    changed.write_bytes(lf.replace(b'my-import-bucket', b'my-import-buckeT'))
+    args = dict(job_id='X452D', secret_key=SECRET)
+    playbook.run(signature_task(drive.mountpoint, manifest_src=MANIFEST_LF, **args))
+    first = open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read()
+    proc = playbook.run(signature_task(drive.mountpoint, manifest_src=str(crlf), **args))
+    assert 'changed=0' in proc.stdout
+    assert open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read() == first
+    proc = playbook.run(signature_task(drive.mountpoint, manifest_src=str(changed), **args), diff=True)
+    assert 'changed=1' in proc.stdout
+    second = open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read()
+    assert second != first
+    assert signing.parse_signature_file(second)['signature'] == openssl_signature('X452D', changed.read_bytes())
+    # Diff mode shows the old and new signature lines.
+    assert '-signature: ' in proc.stdout and '+signature: ' in proc.stdout
+
+
+def test_signature_file_contents_are_written_verbatim_on_ntfs(loop_drive, playbook):
+    drive = loop_drive('ntfs')
+    contents = 'version:2.0\nsigningMethod:HmacSHA1\njobId:WXSPP\nsignature:jLbLVp54vBa/vuh/XW1MOMdZUxw=\n'
+    playbook.run(signature_task(drive.mountpoint, signature_file_contents=contents))
+    assert open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read() == contents.encode()
+
+
+def test_check_mode_flags_a_wrong_signature_and_leaves_it(loop_drive, playbook):
+    drive = loop_drive('ext4')
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    stale = signing.build_signature_file(SECRET, 'ABCDE', b'manifestVersion: 2.0\nbucket: other\n')
+    open(path, 'wb').write(stale)
+    verify = ('    - name: Fail if the SIGNATURE is not the expected one\n'
+              '      ansible.builtin.assert:\n        that: [result is not changed]\n')
+    pb = signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET)
+    pb = pb.replace('      awsie.importexport', '      check_mode: true\n      register: result\n      awsie.importexport') + verify
+    proc = playbook.run(pb, expect_rc=2)
+    assert 'Fail if the SIGNATURE is not the expected one' in proc.stdout
+    assert open(path, 'rb').read() == stale
+
+
+def test_absent_removes_and_backup_keeps_a_copy(loop_drive, playbook):
+    drive = loop_drive('ext4')
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    playbook.run(signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET))
+    playbook.run(signature_task(drive.mountpoint, state='absent', backup=True))
+    assert not os.path.exists(path)
+    backups = [n for n in os.listdir(drive.mountpoint) if n.startswith('SIGNATURE.')]
+    assert len(backups) == 1
+    proc = playbook.run(signature_task(drive.mountpoint, state='absent'))
+    assert 'changed=0' in proc.stdout
+
+
+def test_secret_never_reaches_the_host_or_the_output(loop_drive, playbook, tmp_path):
+    drive = loop_drive('ext4')
+    secret = 'Zq9-very-distinctive-secret-7Wm'
+    remote_tmp = tmp_path / 'remote-tmp'
+    proc = playbook.run(signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=secret),
+                        verbosity=4, env={'ANSIBLE_KEEP_REMOTE_FILES': '1', 'ANSIBLE_REMOTE_TMP': str(remote_tmp)})
+    assert secret not in proc.stdout + proc.stderr
+    kept = [os.path.join(d, f) for d, _dirs, files in os.walk(remote_tmp) for f in files]
+    assert kept, 'ANSIBLE_KEEP_REMOTE_FILES kept nothing: the test would prove nothing'
+    for name in kept:
+        with open(name, 'rb') as handle:
+            blob = handle.read()
+        assert secret.encode() not in blob
+        assert base64.b64encode(secret.encode()) not in blob
+    for name in os.listdir(drive.mountpoint):
+        if os.path.isfile(os.path.join(drive.mountpoint, name)):
+            assert secret.encode() not in open(os.path.join(drive.mountpoint, name), 'rb').read()
+    # The AnsiballZ payload is a zip; the module args are in it, so unpack and look there too.
+    import zipfile
+    import io
+    import re
+    for name in kept:
+        data = open(name, 'rb').read()
+        for match in re.finditer(rb"ZIPDATA = (?:b)?'''([A-Za-z0-9+/=\n]+)'''", data):
+            archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(match.group(1))))
+            for member in archive.namelist():
+                assert secret.encode() not in archive.read(member)
+
+
+@pytest.mark.parametrize('case,args,message', [
+    ('bad job id', dict(job_id='ABCOD'), 'except the letter O'),
+    ('empty manifest', dict(job_id='ABCDE', manifest_content=''), 'manifest is empty'),
+    ('invalid yaml', dict(job_id='ABCDE', manifest_content='a: [b\n'), 'not valid YAML'),
+    ('not a mapping', dict(job_id='ABCDE', manifest_content='- a\n- b\n'), 'YAML mapping'),
+    ('ebs manifest', dict(job_id='ABCDE', manifest_content='manifestVersion: 3.0\ndeviceId: x\n'), 'barcode'),
+    ('no secret', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', secret_key=None), 'secret_key is required'),
+    ('two sources', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', signature_file_contents='x'), 'exactly one'),
+])
+def test_bad_input_is_a_clear_error_and_nothing_is_written(loop_drive, playbook, case, args, message):
+    drive = loop_drive('ext4')
+    args = dict({'secret_key': SECRET, 'manifest_src': MANIFEST_LF}, **args)
+    if 'manifest_content' in args or 'signature_file_contents' in args:
+        args.pop('manifest_src')
+    args = {k: v for k, v in args.items() if v is not None}
+    proc = playbook.run(signature_task(drive.mountpoint, **args), expect_rc=2, env={'AWS_SECRET_ACCESS_KEY': ''})
+    assert message in proc.stdout, case
+    assert not os.path.exists(os.path.join(drive.mountpoint, 'SIGNATURE'))
+
+
+def test_dest_problems_are_clear_errors(loop_drive, playbook, tmp_path):
+    args = dict(job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET)
+    proc = playbook.run(signature_task(str(tmp_path / 'missing'), **args), expect_rc=2)
+    assert 'does not exist or is not a directory' in proc.stdout
+    plain = tmp_path / 'plain'
+    plain.mkdir()
+    proc = playbook.run(signature_task(str(plain), **args), expect_rc=2)
+    assert 'is not a mount point' in proc.stdout
+    assert not (plain / 'SIGNATURE').exists()
+    playbook.run(signature_task(str(plain), require_mount=False, **args))
+    assert (plain / 'SIGNATURE').exists()
+
+
+def test_read_only_file_system_fails_and_keeps_the_old_file(loop_drive, playbook):
+    drive = loop_drive('ext4')
+    old = b'version: 1.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: old=\n'
+    open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'wb').write(old)
+    subprocess.run(['mount', '-o', 'remount,ro', drive.mountpoint], check=True)
+    proc = playbook.run(signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET),
+                        expect_rc=2)
+    assert 'read-only' in proc.stdout
+    assert open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read() == old
+
+
+def test_full_file_system_fails_and_keeps_the_old_file(loop_drive, playbook):
+    drive = loop_drive('ext4', size_mb=8)
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    old = b'version: 1.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: old=\n'
+    open(path, 'wb').write(old)
+    # Fill every free block (as root, reserved blocks too), then the last bytes one at a time.
+    for name, chunk in (('filler', 65536), ('filler2', 1)):
+        try:
+            with open(os.path.join(drive.mountpoint, name), 'wb') as handle:
+                while True:
+                    handle.write(b'\0' * chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except OSError:
+            pass
+    proc = playbook.run(signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET),
+                        expect_rc=2)
+    assert 'no space left' in proc.stdout
+    assert open(path, 'rb').read() == old
+    assert not [n for n in os.listdir(drive.mountpoint) if n.endswith('.tmp')]
