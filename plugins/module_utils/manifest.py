@@ -284,6 +284,8 @@ def _where(lines, index):
 def _yaml_problem(text, exc):
     lines = text.split('\n')
     mark = getattr(exc, 'problem_mark', None) or getattr(exc, 'context_mark', None)
+    if 'quoted scalar' in str(getattr(exc, 'context', '') or '') and getattr(exc, 'context_mark', None) is not None:
+        mark = exc.context_mark  # an unclosed quote: point at where the value starts
     if mark is None and isinstance(exc, yaml.reader.ReaderError):
         index = text[:exc.position].count('\n')
         path = _path_at_line(lines, index)
@@ -292,11 +294,14 @@ def _yaml_problem(text, exc):
     index = mark.line if mark is not None else -1
     path = _path_at_line(lines, index)
     line = lines[index] if 0 <= index < len(lines) else ''
-    if '\t' in line[:len(line) - len(line.lstrip(' \t'))] or (
-            '\t' in line and 'cannot start any token' in str(getattr(exc, 'problem', ''))):
+    if '\t' in line[:len(line) - len(line.lstrip(' \t'))] or 'tab character' in str(getattr(exc, 'problem', '')) \
+            or ('\t' in line and 'cannot start any token' in str(getattr(exc, 'problem', ''))):
         return Problem(path, '%s: a tab in the indentation; YAML indents with spaces only: replace the tab '
                        'with spaces' % _where(lines, index), MALFORMED)
     detail = ' '.join(str(getattr(exc, 'problem', '') or exc).split())
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return Problem(path, '%s: not valid YAML for a manifest (%s); manifests hold plain values: remove the '
+                       'tag (!!...)' % (_where(lines, index), detail), MALFORMED)
     context = getattr(exc, 'context', None)
     if context:
         detail = '%s %s' % (' '.join(str(context).split()), detail)
@@ -309,19 +314,25 @@ def _check_nodes(root, lines):
     """Refuse aliases (and so alias bombs), duplicate keys, complex keys and deep nesting."""
     problems = []
     seen = set()
+    aliased = set()
     stack = [(root, '', 0)]
     while stack:
         node, path, depth = stack.pop()
         line = node.start_mark.line
         if id(node) in seen:
-            problems.append(Problem(path or WHOLE, 'line %d: YAML aliases (*name) are not allowed in manifests; '
-                                    'write the value out in full' % (line + 1), MALFORMED))
+            if id(node) in aliased:
+                continue
+            aliased.add(id(node))
+            problems.append(Problem(path or WHOLE, 'reuses the value anchored on line %d through a YAML alias '
+                                    '(*name); aliases are not allowed in manifests: write the value out in full'
+                                    % (line + 1), MALFORMED))
             continue
         seen.add(id(node))
         if depth > MAX_DEPTH:
             problems.append(Problem(path or WHOLE, 'line %d: nested more than %d levels deep; manifests nest at '
                                     'most three levels' % (line + 1, MAX_DEPTH), MALFORMED))
             continue
+        children = []
         if isinstance(node, yaml.MappingNode):
             keys = {}
             for key_node, value_node in node.value:
@@ -336,10 +347,11 @@ def _check_nodes(root, lines):
                                                keys[key_node.value] + 1), MALFORMED))
                 else:
                     keys[key_node.value] = key_node.start_mark.line
-                stack.append((value_node, child, depth + 1))
+                children.append((value_node, child, depth + 1))
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                stack.append((item, '%s[%d]' % (path, index), depth + 1))
+                children.append((item, '%s[%d]' % (path, index), depth + 1))
+        stack.extend(reversed(children))  # visit in document order: an anchor before its aliases
     return problems
 
 
@@ -640,11 +652,11 @@ class _Validator:
         hint = _suggest(key, allowed)
         other = [KIND_LABEL[k] for k in KIND_FIELDS if k != self.key and key in KIND_FIELDS[k]]
         message = 'is not a field of %s' % label
-        if hint:
-            message += '; %s' % hint
-        elif other:
+        if other and key not in allowed:
             message += ' (it belongs to %s manifests); remove it or choose the right job type and kind' \
                 % ' and '.join(other)
+        elif hint:
+            message += '; %s' % hint
         else:
             message += '; remove it, or set strict to false to keep unknown fields'
         self.add(child, message, code)
