@@ -24,10 +24,9 @@ description:
   - Refuses EBS and Glacier import manifests (C(manifestVersion) 3.0); those jobs use a barcode
     artifact, not a SIGNATURE file.
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
@@ -44,8 +43,11 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description: Uses Ansible's strategy to make file operations atomic.
     support: full
+    details: Temporary file in O(dest), flushed, then renamed over C(SIGNATURE).
   vault:
+    description: Can automatically decrypt Ansible vaulted files.
     support: full
     details: O(manifest_src) may be vault-encrypted.
 options:
@@ -100,7 +102,7 @@ options:
     description:
       - Keep a timestamped copy of a SIGNATURE that is replaced or removed, next to it.
       - The copy lies in the drive root and will be imported unless the manifest's C(ignore)
-        list covers it (for example V(^SIGNATURE\..*~$)).
+        list covers it (for example V(^SIGNATURE[.].*~$)).
     type: bool
     default: false
   require_mount:
