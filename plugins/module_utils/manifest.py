@@ -1077,30 +1077,40 @@ def canonical_manifest(data, job_type=None, kind=None):
 # Secrets
 # ---------------------------------------------------------------------------------------------
 
+def is_secret_key(key):
+    """True for trueCryptPassword, pinCode and keys that look like them (misspelt, other case)."""
+    lowered = str(key).lower()
+    return lowered in ('pincode', 'pin', 'pin_code') or 'pass' in lowered or 'secret' in lowered
+
+
 def redact(manifest):
-    """A copy with ``trueCryptPassword`` and ``pinCode`` values replaced by ``********``."""
+    """A copy with the values of secret fields (``trueCryptPassword``, ``pinCode``, look-alikes) as ``********``."""
     if isinstance(manifest, dict):
-        return {key: (REDACTED if key in SECRET_FIELDS and value is not None else redact(value))
+        return {key: (REDACTED if is_secret_key(key) and value is not None else redact(value))
                 for key, value in manifest.items()}
     if isinstance(manifest, list):
         return [redact(item) for item in manifest]
     return manifest
 
 
-_SECRET_LINE_RE = re.compile(r'^(\s*(?:-\s+)?["\']?(?:%s)["\']?\s*:)[^\n]*$' % '|'.join(SECRET_FIELDS), re.M)
+_SECRET_LINE_RE = re.compile(r'^(\s*(?:-\s+)?["\']?([^\s:"\'#-][^:"\'#]*?)["\']?\s*:)[^\n]*$', re.M)
 
 
 def redact_text(text):
-    """Manifest text with the values of secret fields replaced by ``********`` (line by line)."""
-    return _SECRET_LINE_RE.sub(lambda m: '%s %s' % (m.group(1), REDACTED), text)
+    """Manifest text with the values of secret fields replaced by ``********``, line by line."""
+    def _sub(match):
+        if is_secret_key(match.group(2).strip()):
+            return '%s %s' % (match.group(1), REDACTED)
+        return match.group(0)
+    return _SECRET_LINE_RE.sub(_sub, text)
 
 
 def secrets_of(manifest):
-    """The secret values in a manifest (to mask them in any output)."""
+    """The secret values in a manifest, to mask them in any output."""
     found = []
     if isinstance(manifest, dict):
         for key, value in manifest.items():
-            if key in SECRET_FIELDS and value is not None and str(value):
+            if is_secret_key(key) and isinstance(value, (str, int, float)) and str(value):
                 found.append(str(value))
             else:
                 found.extend(secrets_of(value))

@@ -1,0 +1,263 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: ie_manifest
+short_description: Build, check and write AWS Import/Export manifests
+version_added: 0.1.0
+description:
+  - Validates an AWS Import/Export manifest offline, before anything ships, against the schema of its
+    kind (S3 import, S3 export, EBS import, Glacier import), and reports every problem at once,
+    each with its field path (for example C(returnAddress.postalCode)), what is wrong and how to
+    fix it, and the service error code it would cause.
+  - Renders the manifest deterministically (fixed key order, 4-space indentation, C(yes)/C(no),
+    quotes wherever plain YAML would change a value, LF line endings), so the same fields always
+    give the same bytes, and so the same SIGNATURE.
+  - Writes the manifest to O(dest) on the managed host atomically, only when its content changes.
+  - Validation and rendering run on the controller in the action plugin of the same name; the
+    managed host only receives the finished text.
+  - The values of C(trueCryptPassword) and C(pinCode) are never printed, at any verbosity; the
+    returned RV(content), RV(manifest) and the diff show them as C(********).
+author:
+  - awsie.importexport contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.files
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Validates and renders, reads O(dest) and reports whether it would change; writes nothing.
+  diff_mode:
+    support: full
+    details: Secret values are shown as C(********) on both sides.
+  platform:
+    platforms: posix
+  safe_file_operations:
+    support: full
+  vault:
+    support: full
+    details: O(src) may be vault-encrypted.
+options:
+  job_type:
+    description:
+      - The job the manifest is for.
+    type: str
+    choices: [Import, Export]
+    default: Import
+  kind:
+    description:
+      - Where the data goes or comes from. Export jobs are always V(s3).
+      - When not set, it is detected from the manifest (C(manifestVersion) 3.0 and the
+        C(operations[].destination)).
+    type: str
+    choices: [s3, ebs, glacier]
+  fields:
+    description:
+      - The manifest as a mapping in the manifest's own camelCase keys, for example
+        C(accessKeyId), C(deviceId), C(returnAddress).
+      - C(manifestVersion) may be left out; it is set from O(kind) (2.0 for S3, 3.0 for EBS and Glacier).
+      - Quote values that YAML would otherwise turn into numbers or booleans
+        (C(postalCode: "02134"), C(stateOrProvince: "ON")); numbers and booleans given for text
+        fields are reported as problems, because the original text cannot be recovered.
+      - Mutually exclusive with O(src).
+    type: dict
+  src:
+    description:
+      - Path on the controller of an existing manifest to check and normalise (searched in the
+        C(files) directory of roles).
+      - Mutually exclusive with O(fields).
+    type: path
+  dest:
+    description:
+      - Where to write the rendered manifest on the managed host. When not set, the manifest is
+        only validated and rendered.
+    type: path
+  strict:
+    description:
+      - When true, fields unknown to the manifest's kind are problems (with a did-you-mean hint).
+      - When false, unknown fields are kept and rendered after the known ones.
+    type: bool
+    default: true
+  backup:
+    description:
+      - Keep a timestamped copy of a manifest that O(dest) replaces.
+    type: bool
+    default: false
+notes:
+  - The write is atomic (a temporary file in the directory of O(dest), flushed, renamed); a failure
+    leaves the previous file as it was. Nothing is written when the manifest has any problem.
+  - Manifests larger than 1 MiB are refused.
+  - See the manifest guide in the collection's C(docs/manifests.md) for the schema and the
+    decisions taken where the service contract is silent.
+seealso:
+  - module: awsie.importexport.ie_signature
+  - module: awsie.importexport.ie_device_info
+'''
+
+EXAMPLES = r'''
+- name: Probe the drive for its device id
+  awsie.importexport.ie_device_info:
+    device: /dev/disk/by-id/usb-WD_Elements_1234567890-0:0
+    job_type: Import
+  register: drive
+
+- name: Write an S3 import manifest for that drive on the controller
+  awsie.importexport.ie_manifest:
+    job_type: Import
+    kind: s3
+    dest: /srv/ie/manifests/drive1.yml
+    fields:
+      accessKeyId: "{{ aws_access_key }}"
+      deviceId: "{{ drive.device_id }}"
+      bucket: my-import-bucket
+      prefix: imported/
+      eraseDevice: true
+      returnAddress:
+        name: Joe Random
+        street1: 123 Any Street
+        city: Seattle
+        stateOrProvince: WA
+        postalCode: "98104"
+        phoneNumber: 206-555-0100
+        country: USA
+  delegate_to: localhost
+
+- name: Check an existing export manifest, failing with every problem listed
+  awsie.importexport.ie_manifest:
+    job_type: Export
+    src: manifests/export-drive7.yml
+  register: checked
+
+- name: Show where the problems are
+  ansible.builtin.debug:
+    msg: "{{ item.path }}: {{ item.message }}"
+  loop: "{{ checked.problems }}"
+  when: checked is failed
+'''
+
+RETURN = r'''
+content:
+  description: The rendered manifest text, with secret values shown as C(********).
+  returned: when the manifest has no problem
+  type: str
+  sample: "manifestVersion: 2.0\naccessKeyId: AKIAIOSFODNN7EXAMPLE\ndeviceId: \"0012\"\nbucket: my-import-bucket\n"
+manifest:
+  description: The manifest as validated, with yes/no fields as booleans and secret values as C(********).
+  returned: when the manifest has no problem
+  type: dict
+  sample: {"manifestVersion": "2.0", "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "deviceId": "0012", "bucket": "b1"}
+problems:
+  description: Every problem found; empty when the manifest is valid.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: Field path, for example C(returnAddress.postalCode) or C(operations[0].exportBucket);
+        C((manifest)) for the text as a whole.
+      type: str
+      sample: returnAddress.postalCode
+    message:
+      description: What is wrong and how to fix it.
+      type: str
+      sample: must be a US ZIP code (12345 or 12345-6789), got "981"
+    code:
+      description: The service error code the problem would cause, without the C(Exception) suffix.
+      type: str
+      sample: InvalidAddress
+  sample: []
+device_id:
+  description: The manifest's C(deviceId).
+  returned: when the manifest has no problem
+  type: str
+  sample: "0012"
+job_type:
+  description: The job type the manifest was checked for.
+  returned: always
+  type: str
+  sample: Import
+kind:
+  description: The kind the manifest was checked as (given or detected).
+  returned: always
+  type: str
+  sample: s3
+dest:
+  description: Path of the manifest file on the managed host.
+  returned: when O(dest) is set and the manifest has no problem
+  type: str
+  sample: /srv/ie/manifests/drive1.yml
+backup_file:
+  description: Path of the backup copy.
+  returned: when O(backup=true) and a file was replaced
+  type: str
+  sample: /srv/ie/manifests/drive1.yml.2184.2026-11-23@14:00:00~
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest import redact_text
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            job_type=dict(type='str', choices=['Import', 'Export'], default='Import'),
+            kind=dict(type='str', choices=['s3', 'ebs', 'glacier']),
+            fields=dict(type='dict'),
+            src=dict(type='path'),
+            dest=dict(type='path'),
+            strict=dict(type='bool', default=True),
+            backup=dict(type='bool', default=False),
+            # Set by the action plugin: the rendered manifest, and the secret values to mask.
+            _content=dict(type='str', no_log=True),
+            _secrets=dict(type='list', elements='str', no_log=True),
+        ),
+        mutually_exclusive=[('fields', 'src')],
+        supports_check_mode=True,
+    )
+    dest = module.params['dest']
+    result = dict(changed=False, dest=dest)
+    if module.params['_content'] is None or dest is None:
+        module.fail_json(msg='ie_manifest must run through its action plugin, which validates and renders the '
+                             'manifest on the controller, and needs dest to write anything', **result)
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        module.fail_json(msg='cannot write %s: directory %s does not exist; create it first' % (dest, directory),
+                         **result)
+    if os.path.isdir(dest):
+        module.fail_json(msg='cannot write %s: it is a directory; give the path of the manifest file' % dest,
+                         **result)
+
+    content = module.params['_content'].encode('utf-8')
+    try:
+        outcome = sync_file(dest, content, check_mode=module.check_mode,
+                            backup=module.backup_local if module.params['backup'] else None)
+    except FileWriteError as exc:
+        module.fail_json(msg=str(exc), errno=exc.errno, **result)
+    before = outcome.pop('before')
+    result.update(outcome)
+    if module._diff:
+        result['diff'] = dict(before_header=dest, after_header=dest,
+                              before=redact_text(before.decode('utf-8', 'replace')) if before is not None else '',
+                              after=redact_text(module.params['_content']))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
