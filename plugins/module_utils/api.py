@@ -21,6 +21,7 @@ No Ansible imports: plain pytest covers it.
 
 from __future__ import annotations
 
+import http.client
 import random
 import re
 import threading
@@ -31,6 +32,7 @@ from urllib.parse import quote, urlencode, urlsplit
 try:
     import requests
     import requests.adapters
+    import urllib3
 except ImportError:  # pragma: no cover - reported by the modules with missing_required_lib
     requests = None
     HAS_REQUESTS = False
@@ -278,6 +280,8 @@ class QueryClient:
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = '%s python-requests/%s' % (USER_AGENT, requests.__version__)
         self.verify = (ca_bundle or True) if validate_certs else False
+        if not validate_certs:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def close(self):
         self.session.close()
@@ -299,7 +303,19 @@ class QueryClient:
                                 action=action, status=response.status_code)
         deadline = self._clock() + self.timeout[1]
         chunks, size = [], 0
-        for chunk in response.iter_content(65536):
+        raw = response.raw
+        while True:
+            try:
+                # read1: whatever has arrived (up to 64 KiB), so the deadline is checked as data trickles in
+                chunk = raw.read1(65536, decode_content=True) if hasattr(raw, 'read1') else raw.read(8192, decode_content=True)
+            except urllib3.exceptions.ReadTimeoutError:
+                raise TransportError('the response body stopped arriving for read_timeout (%.0fs)' % self.timeout[1],
+                                     code='Timeout', action=action, outcome_unknown=True)
+            except (urllib3.exceptions.HTTPError, OSError, http.client.HTTPException) as exc:
+                raise TransportError('the connection broke while reading the response: %s' % _short(exc),
+                                     action=action, outcome_unknown=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > limit:
                 response.close()

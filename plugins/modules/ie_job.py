@@ -185,11 +185,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError, ensure_absent, ensure_present
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest, secrets_of
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
-
-MANIFEST_SECRETS = ('trueCryptPassword', 'pinCode')
-
 
 def read_manifest(module):
     if module.params['manifest_content'] is not None:
@@ -215,10 +212,8 @@ def mask_manifest_secrets(module, manifest):
         parsed = parse_manifest(manifest)
     except ManifestError:
         return
-    for key in MANIFEST_SECRETS:
-        value = parsed.get(key)
-        if value not in (None, ''):
-            module.no_log_values.add(to_text(value))
+    for value in secrets_of(parsed):
+        module.no_log_values.add(to_text(value))
 
 
 def main():
