@@ -23,4 +23,4 @@ if COLLECTIONS not in sys.path:
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = COLLECTIONS
 os.environ.setdefault('ANSIBLE_HOME', os.path.join(BUILD, 'ansible-home'))
 
-pytest_plugins = ['tests.integration.fixtures']
+pytest_plugins = ['tests.integration.fixtures', 'tests.integration.service_fixtures']

@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""``ie-service``: serve the local AWS Import/Export service, and administer a state dir."""
+
+import argparse
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+
+from . import __version__
+
+DEMO_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE'
+DEMO_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+SERVICE_FILE = 'service.json'
+DEFAULT_STEP_SECONDS = 3600.0
+
+
+def _account(text):
+    key, sep, secret = text.partition(':')
+    if not sep or not key or not secret:
+        raise argparse.ArgumentTypeError('expected ACCESS_KEY:SECRET_KEY, got %r' % text)
+    return key, secret
+
+
+def read_accounts_file(path):
+    """JSON/YAML mapping ``{access_key: secret_key}``, or lines ``ACCESS_KEY:SECRET_KEY`` (``#`` comments)."""
+    with open(path, encoding='utf-8') as handle:
+        text = handle.read()
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+        loaded = yaml.safe_load(text)
+    except Exception:  # pylint: disable=broad-except
+        loaded = None
+    if isinstance(loaded, dict):
+        return {str(k): str(v) for k, v in loaded.items()}
+    accounts = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split('#', 1)[0].strip()
+        if not line:
+            continue
+        key, sep, secret = line.partition(':')
+        if not sep:
+            raise SystemExit('ie-service: %s line %d: expected ACCESS_KEY:SECRET_KEY' % (path, number))
+        accounts[key.strip()] = secret.strip()
+    return accounts
+
+
+def read_service_file(state_dir):
+    try:
+        with open(os.path.join(state_dir, SERVICE_FILE), encoding='utf-8') as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='ie-service', description=__doc__)
+    parser.add_argument('--version', action='version', version='ie-service %s' % __version__)
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    serve = sub.add_parser('serve', help='run the service (Query API 2010-06-01) on loopback',
+                           description='Run the local AWS Import/Export service. The first line on stdout says where it '
+                                       'listens; the second where its S3 API server is.')
+    serve.add_argument('--host', default='127.0.0.1', help='address to listen on (default 127.0.0.1; keep it on loopback)')
+    serve.add_argument('--port', type=int, default=0, help='TCP port; 0 picks a free one (default 0)')
+    serve.add_argument('--state-dir', required=True, help='directory for jobs (SQLite), clock, faults, labels, TLS files')
+    serve.add_argument('--account', action='append', type=_account, default=[], metavar='ACCESS_KEY:SECRET_KEY',
+                       help='an account (repeatable); without --account/--accounts-file the demo account %s is used'
+                            % DEMO_ACCESS_KEY)
+    serve.add_argument('--accounts-file', help='file of accounts: a YAML/JSON mapping access key -> secret key, or lines '
+                                               'ACCESS_KEY:SECRET_KEY')
+    serve.add_argument('--s3-endpoint', help='URL of the S3 API server to use; default: start moto\'s S3 server on a free '
+                                             'loopback port')
+    serve.add_argument('--fault', action='append', default=[], metavar='SPEC',
+                       help='[Action:]kind=value, kind one of throttle, error5xx, drop (rates 0..1) or latency (seconds); '
+                            'repeatable; replaces the faults stored in the state dir')
+    serve.add_argument('--clock-speed', type=float, default=None,
+                       help='service clock speed (1 = real time; 3600 = one service hour per second); kept in the state dir')
+    serve.add_argument('--step-seconds', type=float, default=DEFAULT_STEP_SECONDS,
+                       help='service-clock seconds between the steps after a device arrives (Pending -> InProgress -> '
+                            'Complete -> Returned); default %d' % DEFAULT_STEP_SECONDS)
+    serve.add_argument('--admin-token', help='enable the admin HTTP endpoint /_admin/ (receive, clock, faults, stats) with '
+                                             'this token in the X-Admin-Token header; off by default')
+    serve.add_argument('--tls', action='store_true', help='serve HTTPS with a self-signed certificate generated into '
+                                                          'STATE_DIR/tls/cert.pem')
+    serve.add_argument('--verbose', action='store_true', help='log every request and internal errors to stderr')
+
+    fault = sub.add_parser('fault', help='set or clear faults of a (running) service')
+    fault.add_argument('--state-dir', required=True)
+    fault.add_argument('--clear', action='store_true', help='remove every fault (before adding SPECs, if any)')
+    fault.add_argument('specs', nargs='*', metavar='SPEC', help='[Action:]kind=value')
+
+    receive = sub.add_parser('receive', help='a device arrives at AWS for a job: verify SIGNATURE, load or export data')
+    receive.add_argument('job_id')
+    receive.add_argument('path', help='a disk image, a block device, or a directory (the device\'s file system)')
+    receive.add_argument('--state-dir', required=True)
+
+    clock = sub.add_parser('clock', help='show or move the service clock')
+    clock_sub = clock.add_subparsers(dest='clock_command', required=True)
+    show = clock_sub.add_parser('show', help='print the service time')
+    show.add_argument('--state-dir', required=True)
+    advance = clock_sub.add_parser('advance', help='move the service clock forward')
+    advance.add_argument('--state-dir', required=True)
+    advance.add_argument('--days', type=float, default=0)
+    advance.add_argument('--hours', type=float, default=0)
+    advance.add_argument('--seconds', type=float, default=0)
+    speed = clock_sub.add_parser('speed', help='set the clock speed')
+    speed.add_argument('--state-dir', required=True)
+    speed.add_argument('value', type=float)
+    return parser
+
+
+def cmd_serve(args):
+    # pylint: disable=import-outside-toplevel
+    from .api import Service, iso
+    from .auth import Authenticator
+    from .clock import Clock
+    from .faults import Faults, write_faults, FaultSpecError
+    from .server import Server
+    from .store import Store
+    from . import drive
+
+    state_dir = os.path.abspath(args.state_dir)
+    os.makedirs(state_dir, exist_ok=True)
+    accounts = {}
+    if args.accounts_file:
+        accounts.update(read_accounts_file(args.accounts_file))
+    accounts.update(dict(args.account))
+    if not accounts:
+        accounts = {DEMO_ACCESS_KEY: DEMO_SECRET_KEY}
+    store = Store(state_dir)
+    store.set_accounts(accounts)
+    clock = Clock(state_dir)
+    if args.clock_speed is not None:
+        clock.set_speed(args.clock_speed)
+    try:
+        write_faults(state_dir, args.fault, replace=True)
+    except FaultSpecError as exc:
+        raise SystemExit('ie-service: %s' % exc) from None
+
+    moto = None
+    s3_endpoint = args.s3_endpoint
+    if not s3_endpoint:
+        from moto.server import ThreadedMotoServer
+        moto = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
+        moto.start()
+        host, port = moto.get_host_and_port()
+        s3_endpoint = 'http://%s:%d' % (host, port)
+    s3_endpoint = s3_endpoint.rstrip('/')
+
+    service = Service(store, clock, s3_endpoint, state_dir)
+    faults = Faults(state_dir)
+    authenticator = Authenticator(store.secret_of)
+
+    def receive(job_id, path):
+        return drive.receive(state_dir, job_id, path)
+
+    server = Server((args.host, args.port), service, authenticator, faults, args.admin_token, receive, args.verbose)
+    scheme = 'http'
+    if args.tls:
+        from .tls import ensure_certificate
+        cert, key = ensure_certificate(state_dir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = 'https'
+    host, port = server.server_address[:2]
+    url = '%s://%s:%d/' % (scheme, host, port)
+    service.base_url = url.rstrip('/')
+    info = {'url': url, 's3_endpoint': s3_endpoint, 'pid': os.getpid(), 'step_seconds': args.step_seconds,
+            'started': iso(clock.now())}
+    if args.tls:
+        info['ca_bundle'] = os.path.join(state_dir, 'tls', 'cert.pem')
+    tmp = os.path.join(state_dir, SERVICE_FILE + '.tmp')
+    with open(tmp, 'w', encoding='utf-8') as handle:
+        json.dump(info, handle)
+    os.replace(tmp, os.path.join(state_dir, SERVICE_FILE))
+
+    print('ie-service listening on %s' % url, flush=True)
+    print('ie-service s3 endpoint %s/%s' % (s3_endpoint, '' if moto else ' (external)'), flush=True)
+    if args.tls:
+        print('ie-service tls certificate %s' % info['ca_bundle'], flush=True)
+
+    def stop(_signum, _frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        if moto is not None:
+            moto.stop()
+    return 0
+
+
+def cmd_fault(args):
+    from .faults import write_faults, FaultSpecError  # pylint: disable=import-outside-toplevel
+    if not args.clear and not args.specs:
+        raise SystemExit('ie-service fault: give SPECs and/or --clear')
+    try:
+        if args.clear:
+            write_faults(args.state_dir, [], replace=True)
+        current = write_faults(args.state_dir, args.specs)
+    except FaultSpecError as exc:
+        raise SystemExit('ie-service fault: %s' % exc) from None
+    print(json.dumps({'faults': current}))
+    return 0
+
+
+def cmd_clock(args):
+    from .api import iso  # pylint: disable=import-outside-toplevel
+    from .clock import Clock  # pylint: disable=import-outside-toplevel
+    clock = Clock(args.state_dir)
+    if args.clock_command == 'advance':
+        seconds = args.days * 86400 + args.hours * 3600 + args.seconds
+        try:
+            clock.advance(seconds)
+        except ValueError as exc:
+            raise SystemExit('ie-service clock: %s' % exc) from None
+    elif args.clock_command == 'speed':
+        try:
+            clock.set_speed(args.value)
+        except ValueError as exc:
+            raise SystemExit('ie-service clock: %s' % exc) from None
+    print(json.dumps({'now': iso(clock.now()), 'speed': clock.speed}))
+    return 0
+
+
+def cmd_receive(args):
+    from . import drive  # pylint: disable=import-outside-toplevel
+    try:
+        result = drive.receive(os.path.abspath(args.state_dir), args.job_id, args.path)
+    except drive.ReceiveError as exc:
+        print(json.dumps({'error': str(exc)}))
+        print('ie-service receive: %s' % exc, file=sys.stderr)
+        return 1
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    handler = {'serve': cmd_serve, 'fault': cmd_fault, 'clock': cmd_clock, 'receive': cmd_receive}[args.command]
+    return handler(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

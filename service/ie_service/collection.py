@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One source of truth: the service imports the collection's own signing and manifest library.
+
+The repository root is the collection root; a symlink under ``<repo>/.build/collections`` gives it
+the ``ansible_collections.awsie.importexport`` import path (as ``tests/conftest.py`` does).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+COLLECTIONS = REPO / '.build' / 'collections'
+LINK = COLLECTIONS / 'ansible_collections' / 'awsie' / 'importexport'
+
+if not os.path.islink(LINK):
+    os.makedirs(LINK.parent, exist_ok=True)
+    try:
+        os.symlink(REPO, LINK)
+    except FileExistsError:
+        pass
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+
+# pylint: disable=wrong-import-position
+from ansible_collections.awsie.importexport.plugins.module_utils import signing, manifest  # noqa: E402
+
+__all__ = ['signing', 'manifest', 'REPO']
