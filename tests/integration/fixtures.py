@@ -81,8 +81,11 @@ def loop_drive(tmp_path):
         pytest.skip('loop devices and mounts need root')
     made = []
 
-    def make(fstype='ext4', size_mb=64, label=None, mount=True, readonly=False):
-        drive = LoopDrive(str(tmp_path), fstype, size_mb, label)
+    def make(fstype='ext4', size_mb=64, label=None, mount=True, readonly=False, workdir=None):
+        # workdir: a directory of its own, for several drives of one file system in a test
+        if workdir:
+            os.makedirs(str(workdir), exist_ok=True)
+        drive = LoopDrive(str(workdir or tmp_path), fstype, size_mb, label)
         made.append(drive)
         if mount:
             drive.mount(readonly=readonly)
