@@ -124,7 +124,7 @@ class IEService:
         """boto3's own ``importexport`` client on this service (SigV4 as botocore sends it; SigV2 when asked)."""
         import boto3  # pylint: disable=import-outside-toplevel
         from botocore.config import Config  # pylint: disable=import-outside-toplevel
-        kwargs.setdefault('config', Config(retries={'max_attempts': 1, 'mode': 'standard'}))
+        kwargs.setdefault('config', Config(retries={'total_max_attempts': 1, 'mode': 'standard'}))
         client = boto3.session.Session().client(
             'importexport', endpoint_url=self.url, region_name='us-east-1', verify=self.ca_bundle or True,
             aws_access_key_id=access_key or self.access_key, aws_secret_access_key=secret_key or self.secret_key, **kwargs)
