@@ -131,7 +131,7 @@ def test_secret_never_reaches_the_host_or_the_output(loop_drive, playbook, tmp_p
     ('bad job id', dict(job_id='ABCOD'), 'except the letter O'),
     ('empty manifest', dict(job_id='ABCDE', manifest_content=''), 'manifest is empty'),
     ('invalid yaml', dict(job_id='ABCDE', manifest_content='a: [b\n'), 'not valid YAML'),
-    ('not a mapping', dict(job_id='ABCDE', manifest_content='- a\n- b\n'), 'YAML mapping'),
+    ('not a mapping', dict(job_id='ABCDE', manifest_content='- a\n- b\n'), 'must be a mapping'),
     ('ebs manifest', dict(job_id='ABCDE', manifest_content='manifestVersion: 3.0\ndeviceId: x\n'), 'barcode'),
     ('no secret', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', secret_key=None), 'secret_key is required'),
     ('two sources', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', signature_file_contents='x'), 'exactly one'),
