@@ -13,10 +13,12 @@ short_description: Get the pre-paid shipping label of AWS Import/Export jobs
 version_added: 0.1.0
 description:
   - Calls GetShippingLabel for one or more jobs and a return address, and returns the label's URL.
-  - With O(dest), downloads the PDF and writes it atomically; the file is only rewritten when its
-    content differs, so a re-run reports C(changed=false).
-  - GetShippingLabel is treated as a read (asking again gives the label again); C(changed) only
-    tells whether O(dest) was (or, in check mode, would be) written.
+  - With O(dest), downloads the PDF and writes it atomically. Like M(ansible.builtin.get_url) with
+    C(force=false), an existing PDF at O(dest) is kept and no new label is asked for, so a re-run
+    reports C(changed=false) and does not create another label (each label has its own tracking
+    number). O(force=true) asks for a new label and replaces the file when it differs.
+  - GetShippingLabel is treated as a read; C(changed) only tells whether O(dest) was (or, in check
+    mode, would be) written.
 author:
   - awsie.importexport contributors
 extends_documentation_fragment:
@@ -30,7 +32,7 @@ attributes:
     membership: [awsie.importexport.ie]
   check_mode:
     support: full
-    details: Asks for the label and downloads it, but writes nothing.
+    details: Asks for the label (a read) but neither downloads nor writes it.
   diff_mode:
     support: none
   platform:
@@ -67,6 +69,11 @@ options:
     description:
       - Where to save the label PDF (on the host the module runs on).
     type: path
+  force:
+    description:
+      - Ask for a new label even when O(dest) already holds a PDF, and replace it when it differs.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -89,12 +96,12 @@ EXAMPLES = r'''
 RETURN = r'''
 shipping_label_url:
   description: URL of the label PDF.
-  returned: success
+  returned: when a label was asked for (not when O(dest) already held one)
   type: str
   sample: https://s3.amazonaws.com/myBucket/shipping-label-53TX4.pdf
 warning:
   description: Warning from the service, if any.
-  returned: success
+  returned: when a label was asked for
   type: str
   sample: null
 job_ids:
@@ -110,9 +117,14 @@ dest:
   sample: /home/ops/labels/53TX4.pdf
 size:
   description: Size of the PDF in bytes.
-  returned: when O(dest) is given
+  returned: when O(dest) is given and not in check mode
   type: int
   sample: 18342
+kept_existing:
+  description: Whether O(dest) already held a PDF that was kept (no label asked for).
+  returned: when O(dest) is given
+  type: bool
+  sample: false
 api_calls:
   description: Requests sent to the service, retries included, in total and per action.
   returned: always
@@ -122,7 +134,7 @@ api_calls:
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
-from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, read_bytes, sync_file
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
 
 ADDRESS_PARAMS = (('name', 'name'), ('company', 'company'), ('street1', 'street1'), ('street2', 'street2'),
@@ -141,6 +153,7 @@ def main():
             job_ids=dict(type='list', elements='str', required=True),
             address=dict(type='dict', options=address_spec),
             dest=dict(type='path'),
+            force=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -153,6 +166,12 @@ def main():
         module.fail_json(msg='job_ids is empty: give at least one job id', job_ids=[])
     address = {api: (p['address'] or {}).get(opt) for opt, api in ADDRESS_PARAMS}
     result = dict(changed=False, job_ids=job_ids)
+    if p['dest']:
+        existing = read_bytes(p['dest'])
+        result.update(dest=p['dest'], kept_existing=False)
+        if existing is not None and existing.startswith(b'%PDF') and not p['force']:
+            result.update(kept_existing=True, size=len(existing))
+            module.exit_json(api_calls=module.api_stats(), **result)
 
     client = module.client
     try:
@@ -161,7 +180,9 @@ def main():
         module.fail_api(exc, **result)
     result.update(shipping_label_url=label.get('shipping_label_url'), warning=label.get('warning'))
 
-    if p['dest']:
+    if p['dest'] and module.check_mode:
+        result['changed'] = True
+    elif p['dest']:
         if not result['shipping_label_url']:
             module.fail_json(msg='the service returned no ShippingLabelURL for %s, so there is nothing to save to %s'
                                  % (', '.join(job_ids), p['dest']), api_calls=module.api_stats(), **result)
@@ -173,10 +194,10 @@ def main():
             module.fail_json(msg='the label at %s is not a PDF (starts with %r); %s was left as it was'
                                  % (result['shipping_label_url'], pdf[:16], p['dest']), api_calls=module.api_stats(), **result)
         try:
-            outcome = sync_file(p['dest'], pdf, check_mode=module.check_mode)
+            outcome = sync_file(p['dest'], pdf)
         except FileWriteError as exc:
             module.fail_json(msg=str(exc), api_calls=module.api_stats(), **result)
-        result.update(changed=outcome['changed'], dest=p['dest'], size=len(pdf))
+        result.update(changed=outcome['changed'], size=len(pdf))
     module.exit_json(api_calls=module.api_stats(), **result)
 
 
