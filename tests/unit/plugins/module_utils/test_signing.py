@@ -163,7 +163,7 @@ def test_sigv2_sha256_matches_botocore(params, host, path, secret):
 @given(params=params_st, host=hosts, path=paths, secret=secrets)
 def test_sigv2_sha1_matches_openssl_over_botocores_canonical_string(params, host, path, secret):
     params = {k: v for k, v in params.items() if k != 'Signature'}
-    qs, _ = botocore_qs_and_signature(secret, 'http://%s%s' % (host, path), params)
+    qs, _sig = botocore_qs_and_signature(secret, 'http://%s%s' % (host, path), params)
     string_to_sign = 'POST\n%s\n%s\n%s' % (host, path or '/', qs)
     expected = openssl_hmac_sha1_b64(secret.encode('utf-8'), string_to_sign.encode('utf-8'))
     assert signing.sigv2_signature(secret, 'POST', host, path, params, 'HmacSHA1') == expected
