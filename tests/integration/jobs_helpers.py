@@ -51,12 +51,13 @@ def run_tasks(playbook, service, tasks, extra_vars=None, **kwargs):
     return results
 
 
-def quiet_client(service, **kw):
+def quiet_client(service, access_key=None, secret_key=None, **kw):
     """A client for checking the service's state from the test (patient: faults may be in force)."""
     kw.setdefault('max_attempts', 30)
     kw.setdefault('backoff_base', 0.05)
     kw.setdefault('backoff_cap', 0.5)
-    return api.QueryClient(service.access_key, service.secret_key, endpoint_url=service.url, **kw)
+    return api.QueryClient(access_key or service.access_key, secret_key or service.secret_key,
+                           endpoint_url=service.url, **kw)
 
 
 def all_jobs(service):
