@@ -120,6 +120,7 @@ class Service:
         self.s3_endpoint = s3_endpoint
         self.state_dir = state_dir
         self.base_url = base_url.rstrip('/')
+        self.daily_quota = DAILY_QUOTA
         self.labels_dir = os.path.join(state_dir, 'labels')
         os.makedirs(self.labels_dir, exist_ok=True)
 
@@ -234,10 +235,10 @@ class Service:
             return [('JobType', job_type), ('WarningMessage', warning)]
         now = self.clock.now()
         day_start = (now // DAY) * DAY
-        job_id = self.store.create(account, job_type, kind, text.encode('utf-8'), now, day_start, DAILY_QUOTA)
+        job_id = self.store.create(account, job_type, kind, text.encode('utf-8'), now, day_start, self.daily_quota)
         if job_id is None:
             raise ApiError('CreateJobQuotaExceededException', 'You have exceeded the quota of %d CreateJob requests per day; '
-                           'try again tomorrow' % DAILY_QUOTA)
+                           'try again tomorrow' % self.daily_quota)
         job = self.store.get(job_id)
         pairs = [('JobId', job_id), ('JobType', job_type)]
         if kind == 's3':

@@ -84,6 +84,9 @@ def build_parser():
     serve.add_argument('--step-seconds', type=float, default=DEFAULT_STEP_SECONDS,
                        help='service-clock seconds between the steps after a device arrives (Pending -> InProgress -> '
                             'Complete -> Returned); default %d' % DEFAULT_STEP_SECONDS)
+    serve.add_argument('--daily-quota', type=int, default=50,
+                       help='CreateJob requests allowed per account per service-clock day (default 50, as the real '
+                            'service; raise it for load tests)')
     serve.add_argument('--admin-token', help='enable the admin HTTP endpoint /_admin/ (receive, clock, faults, stats) with '
                                              'this token in the X-Admin-Token header; off by default')
     serve.add_argument('--tls', action='store_true', help='serve HTTPS with a self-signed certificate generated into '
@@ -146,14 +149,13 @@ def cmd_serve(args):
     moto = None
     s3_endpoint = args.s3_endpoint
     if not s3_endpoint:
-        from moto.server import ThreadedMotoServer
-        moto = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
-        moto.start()
-        host, port = moto.get_host_and_port()
-        s3_endpoint = 'http://%s:%d' % (host, port)
+        from .s3server import S3Child
+        moto = S3Child()
+        s3_endpoint = moto.url
     s3_endpoint = s3_endpoint.rstrip('/')
 
     service = Service(store, clock, s3_endpoint, state_dir)
+    service.daily_quota = args.daily_quota
     faults = Faults(state_dir)
     authenticator = Authenticator(store.secret_of)
 

@@ -133,9 +133,13 @@ def test_admin_endpoint_is_off_by_default_and_needs_its_token(ie_service_factory
     assert shown['now'] == clock.json()['now'] or shown['now'] > clock.json()['now']
 
 
-def test_tls_with_generated_certificate(ie_service_factory):
-    svc = ie_service_factory(tls=True)
+def test_tls_with_generated_certificate_and_own_s3_server(ie_service_factory):
+    svc = ie_service_factory(tls=True, own_s3=True)
     assert svc.url.startswith('https://127.0.0.1:')
-    assert svc.client().list_jobs()['Jobs'] == []
+    bucket = svc.new_bucket()
+    assert _create(svc.client(), svc, bucket)['JobType'] == 'Import'
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(svc.url, timeout=5)
+    svc.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(svc.s3_url, timeout=5)  # the S3 child went with the service
