@@ -164,7 +164,7 @@ class JobIndex:
         self.dead = set()  # canceled, expired, gone
 
     def refresh(self):
-        listed = [j for j in self.client.iter_jobs()]
+        listed = list(self.client.iter_jobs())
         for job in listed:
             if job.get('is_canceled'):
                 self.dead.add(job['job_id'])
@@ -211,8 +211,8 @@ def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, co
         candidates = index.for_device(device_id)
         if len(candidates) > 1:
             raise JobError('drive %s has %d live jobs (%s) with other manifests; pass job_id to say which one to '
-                           'update, or cancel the others' % (device_id, len(candidates), ', '.join(j for j, _ in candidates)),
-                           job_ids=[j for j, _ in candidates], device_id=device_id)
+                           'update, or cancel the others' % (device_id, len(candidates), ', '.join(c[0] for c in candidates)),
+                           job_ids=[c[0] for c in candidates], device_id=device_id)
         if not candidates:
             return _create(client, index, job_type, manifest, canonical, device_id, check_mode)
         job_id, status = candidates[0]

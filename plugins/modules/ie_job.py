@@ -25,7 +25,7 @@ description:
   - In check mode the service validates the manifest (CreateJob or UpdateJob with C(ValidateOnly));
     nothing is created, updated or canceled.
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - ansible.builtin.action_common_attributes
@@ -187,6 +187,7 @@ from ansible_collections.awsie.importexport.plugins.module_utils.api_module impo
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError, ensure_absent, ensure_present
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest, secrets_of
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
+
 
 def read_manifest(module):
     if module.params['manifest_content'] is not None:

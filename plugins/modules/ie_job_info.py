@@ -17,7 +17,7 @@ description:
     older than O(created_since), because the service lists newest first.
   - With O(include_status), adds each job's GetStatus fields (several requests at a time).
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - ansible.builtin.action_common_attributes
@@ -92,10 +92,26 @@ jobs:
   type: list
   elements: dict
   contains:
-    job_id: {description: Job id., type: str, returned: always, sample: 53TX4}
-    job_type: {description: Import or Export., type: str, returned: always, sample: Import}
-    creation_date: {description: When the job was created (ISO 8601)., type: str, returned: always, sample: "2026-11-23T14:00:00Z"}
-    is_canceled: {description: Whether the job was canceled., type: bool, returned: always, sample: false}
+    job_id:
+      description: "Job id."
+      type: str
+      returned: always
+      sample: 53TX4
+    job_type:
+      description: "Import or Export."
+      type: str
+      returned: always
+      sample: Import
+    creation_date:
+      description: "When the job was created (ISO 8601)."
+      type: str
+      returned: always
+      sample: "2026-11-23T14:00:00Z"
+    is_canceled:
+      description: "Whether the job was canceled."
+      type: bool
+      returned: always
+      sample: false
     status:
       description: The GetStatus fields of the job (as in M(awsie.importexport.ie_job_status)), or C(error).
       type: dict

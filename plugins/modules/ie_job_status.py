@@ -20,7 +20,7 @@ description:
   - With O(since), the result of an earlier run, reports which jobs moved.
   - Poll a fleet in one task on the controller (C(run_once) or a play on C(localhost)), not one task per host.
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - ansible.builtin.action_common_attributes
@@ -109,20 +109,76 @@ jobs:
   type: list
   elements: dict
   contains:
-    job_id: {description: Job id (upper case)., type: str, returned: always, sample: 53TX4}
-    job_type: {description: Import or Export., type: str, returned: success, sample: Import}
-    location_code: {description: Where the drive is (NotReceived, AtAWS, Returned)., type: str, returned: success, sample: AtAWS}
-    location_message: {description: Location in words., type: str, returned: success, sample: AWS has received your device.}
-    progress_code: {description: Progress of the job; unknown codes are passed on as they are., type: str, returned: success, sample: InProgress}
-    progress_message: {description: Progress in words., type: str, returned: success, sample: Your job is in progress.}
-    carrier: {description: Return carrier., type: str, returned: success, sample: UPS}
-    tracking_number: {description: Return tracking number., type: str, returned: success, sample: 1Z999AA10123456784}
-    log_bucket: {description: Bucket of the job log., type: str, returned: success, sample: my-logs}
-    log_key: {description: Key of the job log., type: str, returned: success, sample: logs/import-log-53TX4}
-    error_count: {description: Files that failed., type: int, returned: success, sample: 0}
-    creation_date: {description: When the job was created (ISO 8601)., type: str, returned: success, sample: "2026-11-23T14:00:00Z"}
-    terminal: {description: Whether the progress code is terminal., type: bool, returned: success, sample: false}
-    error: {description: Code, message and request id when GetStatus failed for this job., type: dict, returned: on a job error, sample: {code: InvalidJobIdException}}
+    job_id:
+      description: "Job id (upper case)."
+      type: str
+      returned: always
+      sample: 53TX4
+    job_type:
+      description: "Import or Export."
+      type: str
+      returned: success
+      sample: Import
+    location_code:
+      description: "Where the drive is (NotReceived, AtAWS, Returned)."
+      type: str
+      returned: success
+      sample: AtAWS
+    location_message:
+      description: "Location in words."
+      type: str
+      returned: success
+      sample: AWS has received your device.
+    progress_code:
+      description: "Progress of the job; unknown codes are passed on as they are."
+      type: str
+      returned: success
+      sample: InProgress
+    progress_message:
+      description: "Progress in words."
+      type: str
+      returned: success
+      sample: Your job is in progress.
+    carrier:
+      description: "Return carrier."
+      type: str
+      returned: success
+      sample: UPS
+    tracking_number:
+      description: "Return tracking number."
+      type: str
+      returned: success
+      sample: 1Z999AA10123456784
+    log_bucket:
+      description: "Bucket of the job log."
+      type: str
+      returned: success
+      sample: my-logs
+    log_key:
+      description: "Key of the job log."
+      type: str
+      returned: success
+      sample: logs/import-log-53TX4
+    error_count:
+      description: "Files that failed."
+      type: int
+      returned: success
+      sample: 0
+    creation_date:
+      description: "When the job was created (ISO 8601)."
+      type: str
+      returned: success
+      sample: "2026-11-23T14:00:00Z"
+    terminal:
+      description: "Whether the progress code is terminal."
+      type: bool
+      returned: success
+      sample: false
+    error:
+      description: "Code, message and request id when GetStatus failed for this job."
+      type: dict
+      returned: on a job error
+      sample: {code: InvalidJobIdException}
   sample: [{"job_id": "53TX4", "progress_code": "Pending", "location_code": "NotReceived", "terminal": false}]
 moved:
   description: Jobs whose location or progress code differs from O(since), with before and after codes.

@@ -20,12 +20,11 @@ description:
   - GetShippingLabel is treated as a read; C(changed) only tells whether O(dest) was (or, in check
     mode, would be) written.
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.files
 attributes:
   action_group:
     version_added: 0.1.0
@@ -38,9 +37,9 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
-  vault:
-    support: none
+    details: The PDF is written to a temporary file next to O(dest), flushed and renamed.
 options:
   job_ids:
     description:

@@ -133,7 +133,7 @@ def module_task(service, job_ids, concurrency, workdir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--quick', action='store_true', help='100 jobs instead of 1000')
     parser.add_argument('--jobs', type=int, help='number of jobs (default 1000, 100 with --quick)')
     parser.add_argument('--concurrency', type=int, default=8, help='ie_job_status concurrency (default 8)')
@@ -152,7 +152,7 @@ def main():
         loops, tasks = [], []
         calls_before = admin_stats(service)['by_action'].get('GetStatus', 0)
         task_calls = []
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             loops.append(plain_loop(service, job_ids))
             before = admin_stats(service)['by_action'].get('GetStatus', 0)
             result = module_task(service, job_ids, args.concurrency, workdir)

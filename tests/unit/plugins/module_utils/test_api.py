@@ -164,7 +164,7 @@ def test_connections_are_kept_alive_across_requests(server):
         handler.end_headers()
         handler.wfile.write(body)
     server.script(remember, remember, remember)
-    for _ in range(3):
+    for _attempt in range(3):
         client.get_status('ABCDE')
     assert len(set(ports)) == 1
 
@@ -262,7 +262,7 @@ def test_throttling_and_5xx_are_retried_with_full_jitter_backoff_until_success(s
 
 def test_full_jitter_spreads_over_the_whole_interval():
     client = api.QueryClient(AK, SK, endpoint_url='http://127.0.0.1:9/', backoff_base=1.0, backoff_cap=8.0)
-    delays = [client.backoff(4) for _ in range(2000)]
+    delays = [client.backoff(4) for _draw in range(2000)]
     assert 0 <= min(delays) < 0.5 and 7.5 < max(delays) <= 8.0
     assert 3.5 < sum(delays) / len(delays) < 4.5
 
@@ -372,7 +372,7 @@ def test_an_endless_chunked_body_is_cut_at_the_limit(server):
         handler.end_headers()
         chunk = b'<a>' + b'x' * 65536 + b'</a>'
         try:
-            for _ in range(1000):
+            for _chunk in range(1000):
                 handler.wfile.write(b'%x\r\n%s\r\n' % (len(chunk), chunk))
         except OSError:
             pass
@@ -420,7 +420,7 @@ def test_a_body_trickling_in_is_stopped_after_read_timeout(server):
         handler.send_header('Content-Length', '100000')
         handler.end_headers()
         try:
-            for _ in range(100):
+            for _piece in range(100):
                 handler.wfile.write(b'<' * 2000)
                 handler.wfile.flush()
                 time.sleep(0.2)
