@@ -1,14 +1,22 @@
 #!/usr/bin/env python
-"""``make demo``: prepare disk images as AWS Import/Export drives with awsie.importexport.
+"""``make demo``: the main job of awsie.importexport end to end, on built-in defaults.
 
-Version 1 (no service needed): makes small disk images (ext4 and FAT32), attaches them to
-loop devices, mounts them, copies sample data, writes a SIGNATURE on each from the sample
-manifests in docs/examples/manifests through a real ansible-playbook run of
-awsie.importexport.ie_signature, verifies them in check mode and prints a summary.
+1. starts the local Import/Export service (``ie-service serve``) and creates the S3 buckets on
+   its S3 server;
+2. makes three disk images (ext4, FAT32, NTFS) on loop devices: the drives of two inventory
+   hosts (``ansible_connection=local``);
+3. runs ``playbooks/prepare_drives.yml`` (role drive_prepare: probe, mount, load, manifest, job,
+   SIGNATURE, verify, unmount), then again to show it changes nothing;
+4. polls the jobs (``playbooks/poll_jobs.yml``, role job_status), "ships" each drive
+   (``ie-service receive JOB_ID IMAGE``), polls until every job is terminal;
+5. prints the report and the objects that landed in S3.
 
-Everything it creates (mounts, loop devices, images, temporary files) is removed on the way
-out, on success, on failure and on SIGINT/SIGTERM/SIGHUP. Exit status 0 means every step
-passed. Run as root (loop devices and mounts).
+``--offline`` runs version 1 instead (no service): drives signed from the sample manifests in
+docs/examples/manifests with fixed job ids, verified in check mode.
+
+Everything it creates (service, mounts, loop devices, images, temporary files) is removed on
+the way out, on success, on failure and on SIGINT/SIGTERM/SIGHUP. Exit status 0 means every
+step passed. Run as root (loop devices and mounts).
 """
 import argparse
 import contextlib
@@ -20,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -105,7 +114,7 @@ def detach(device):
 class Drive:
     def __init__(self, workdir, name, fstype, manifest, data, size_mb, job_id):
         self.name, self.fstype, self.size_mb, self.job_id = name, fstype, size_mb, job_id
-        self.manifest = os.path.join(EXAMPLES, 'manifests', manifest)
+        self.manifest = os.path.join(EXAMPLES, 'manifests', manifest) if manifest else None
         self.data = os.path.join(EXAMPLES, 'data', data)
         self.image = os.path.join(workdir, '%s.img' % name)
         self.mountpoint = os.path.join(workdir, 'mnt', name)
@@ -117,7 +126,10 @@ class Drive:
         self.device = run(['losetup', '-f', '--show', self.image]).stdout.strip()
         cleanup.add('loop device %s' % self.device, detach, self.device)
         if self.fstype == 'fat32':
-            run(['mkfs.vfat', '-F', '32', '-n', self.name.upper()[:11], self.device])
+            # No volume label: fusefat (used here and by ie-service receive) lists a FAT label as a file.
+            run(['mkfs.vfat', '-F', '32', self.device])
+        elif self.fstype == 'ntfs':
+            run(['mkfs.ntfs', '-F', '-Q', '-q', '-L', self.name, self.device])
         else:
             run(['mkfs.' + self.fstype, '-q', '-F', '-L', self.name, self.device])
 
@@ -196,15 +208,23 @@ def ansible_env(workdir):
         'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
         'ANSIBLE_RETRY_FILES_ENABLED': '0',
         'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_PIPELINING': '1',
     })
     return env
 
 
-def ansible_playbook(workdir, playbook, inventory, extra_vars, label):
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook, '-e', '@' + extra_vars]
-    log('ansible-playbook: %s' % label)
+def ansible_playbook(workdir, playbook, inventory, extra_vars, label, env=None):
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook]
+    for item in ([extra_vars] if isinstance(extra_vars, str) else extra_vars or []):
+        cmd += ['-e', '@' + item if os.path.isfile(item) else item]
+    log('ansible-playbook %s: %s' % (os.path.relpath(playbook, REPO) if playbook.startswith(REPO) else
+                                     os.path.basename(playbook), label))
     started = time.monotonic()
-    proc = run_group(cmd, cwd=REPO, env=ansible_env(workdir))
+    full_env = ansible_env(workdir)
+    full_env.update(env or {})
+    proc = run_group(cmd, cwd=REPO, env=full_env)
+    with open(os.path.join(workdir, 'ansible.log'), 'a') as handle:
+        handle.write('### %s\n%s\n%s\n' % (label, proc.stdout, proc.stderr))
     recap = proc.stdout[proc.stdout.rfind('PLAY RECAP'):] if 'PLAY RECAP' in proc.stdout else ''
     for line in recap.splitlines()[1:]:
         if line.strip():
@@ -259,10 +279,198 @@ def demo_offline(workdir, cleanup):
     return True
 
 
+# --------------------------------------------------------------------------- version 2
+# host, drive name, file system, data directory, image size (MiB), bucket
+FLEET = [
+    ('ingest-a', 'photos', 'ext4', 'photos', 32, 'demo-photos'),
+    ('ingest-a', 'ledgers', 'fat32', 'ledgers', 40, 'demo-ledgers'),
+    ('ingest-b', 'archive', 'ntfs', 'archive', 24, 'demo-archive'),
+]
+LOG_BUCKET = 'demo-logs'
+RETURN_ADDRESS = {'name': 'Demo Operator', 'street1': '120 Example Ave S.', 'city': 'Seattle',
+                  'stateOrProvince': 'WA', 'postalCode': '98104', 'phoneNumber': '206-555-0100', 'country': 'USA'}
+
+
+def ie_service_command():
+    found = shutil.which('ie-service', path=BIN) or shutil.which('ie-service')
+    return [found] if found else None
+
+
+class Service:
+    """``ie-service serve`` on 127.0.0.1 with its own state dir; stopped by clean-up."""
+
+    def __init__(self, workdir, cleanup, step_seconds=2):
+        self.state_dir = os.path.join(workdir, 'service')
+        cmd = ie_service_command() + ['serve', '--port', '0', '--state-dir', self.state_dir,
+                                      '--step-seconds', str(step_seconds)]
+        self.stderr = open(os.path.join(workdir, 'service.stderr'), 'wb')  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr,  # pylint: disable=consider-using-with
+                                     start_new_session=True)
+        cleanup.add('ie-service', self.stop)
+        lines = [self.proc.stdout.readline().decode().strip() for _i in range(2)]
+        if not lines[0].startswith('ie-service listening on '):
+            raise DemoError('ie-service did not start: %r (see %s)' % (lines, self.stderr.name))
+        self.url = lines[0].split(' on ', 1)[1]
+        self.s3_url = lines[1].split('endpoint ', 1)[1].split()[0].rstrip('/')
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.stderr.close()
+
+    def receive(self, job_id, image):
+        proc = run(ie_service_command() + ['receive', job_id, image, '--state-dir', self.state_dir], check=False)
+        if proc.returncode != 0:
+            raise DemoError('ie-service receive %s %s failed: %s%s' % (job_id, image, proc.stdout, proc.stderr))
+        return json.loads(proc.stdout)
+
+    def s3(self):
+        import boto3  # pylint: disable=import-outside-toplevel
+        return boto3.client('s3', endpoint_url=self.s3_url, region_name='us-east-1',
+                            aws_access_key_id=DEMO_ACCESS_KEY, aws_secret_access_key=DEMO_SECRET_KEY)
+
+
+def recap(proc):
+    """host -> {ok, changed, failed, ...} from the PLAY RECAP of the last play."""
+    out = {}
+    text = proc.stdout[proc.stdout.rfind('PLAY RECAP'):]
+    for line in text.splitlines()[1:]:
+        if ':' in line:
+            host, rest = line.split(':', 1)
+            out[host.strip()] = {k: int(v) for k, v in (f.split('=') for f in rest.split())}
+    return out
+
+
+def changed_tasks(proc):
+    """(task name, host) pairs reported changed, from the default callback's output."""
+    task, found = None, []
+    for line in proc.stdout.splitlines():
+        if line.startswith('TASK ['):
+            task = line[6:line.rindex(']')].split(' : ', 1)[-1]
+        elif line.startswith('changed: [') and task:
+            found.append((task, line[10:line.index(']')].split(' -> ')[0]))
+    return found
+
+
+def write_inventory(workdir, drives, service):
+    hosts = {}
+    for drive in drives:
+        host = hosts.setdefault(drive.host, {
+            'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable,
+            'drive_prepare_mount_root': os.path.join(workdir, 'mnt', drive.host), 'drive_prepare_drives': []})
+        host['drive_prepare_drives'].append({
+            'name': drive.name, 'device': drive.device, 'data_src': drive.data,
+            'manifest': {'bucket': drive.bucket, 'prefix': drive.name + '/'}})
+    inventory = {'all': {'children': {'ie_drive_hosts': {'hosts': hosts, 'vars': {
+        'drive_prepare_manifest_dir': os.path.join(workdir, 'manifests'),
+        'drive_prepare_manifest_defaults': {
+            'accessKeyId': DEMO_ACCESS_KEY, 'generator': 'awsie.importexport make demo', 'eraseDevice': True,
+            'logBucket': LOG_BUCKET, 'logPrefix': 'logs/', 'returnAddress': RETURN_ADDRESS},
+        'job_status_report_path': os.path.join(workdir, 'report.md'),
+        'job_status_poll_interval': 1,
+        'job_status_wait_timeout': 120,
+    }}}}}
+    path = os.path.join(workdir, 'inventory.json')
+    with open(path, 'w') as handle:
+        json.dump(inventory, handle, indent=1)
+    return path
+
+
+def demo_service(workdir, cleanup, rerun=True):
+    """Version 2: the main job against the local service."""
+    service = Service(workdir, cleanup)
+    log('ie-service listening on %s (S3 at %s)' % (service.url, service.s3_url))
+    s3 = service.s3()
+    buckets = sorted(set([LOG_BUCKET] + [spec[5] for spec in FLEET]))
+    for bucket in buckets:
+        s3.create_bucket(Bucket=bucket)
+    log('S3 buckets created: %s' % ', '.join(buckets))
+    drives = []
+    for host, name, fstype, data, size_mb, bucket in FLEET:
+        drive = Drive(workdir, name, fstype, None, data, size_mb, None)
+        drive.host, drive.bucket = host, bucket
+        drive.create(cleanup)
+        # The role mounts and unmounts; this only makes sure nothing stays mounted on the way out.
+        cleanup.add('mount %s' % drive.name, umount, os.path.join(workdir, 'mnt', host, name))
+        drives.append(drive)
+        log('drive %-8s %-5s on %-11s for host %s' % (name, fstype, drive.device, host))
+    inventory = write_inventory(workdir, drives, service)
+    env = {'AWS_URL': service.url, 'AWS_ACCESS_KEY_ID': DEMO_ACCESS_KEY, 'AWS_SECRET_ACCESS_KEY': DEMO_SECRET_KEY,
+           'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
+           'ANSIBLE_CACHE_PLUGIN_CONNECTION': os.path.join(workdir, 'facts')}
+    prepare = os.path.join(REPO, 'playbooks', 'prepare_drives.yml')
+    poll = os.path.join(REPO, 'playbooks', 'poll_jobs.yml')
+    first = recap(ansible_playbook(workdir, prepare, inventory, [], 'prepare every drive', env))
+    second = {}
+    if rerun:
+        proc = ansible_playbook(workdir, prepare, inventory, [], 'again: only mount and unmount change', env)
+        second = recap(proc)
+        unexpected = [c for c in changed_tasks(proc) if c[0] not in ('Mount the drive', 'Unmount the drive')]
+        if unexpected:
+            raise DemoError('the second prepare_drives run changed more than mounts: %s' % unexpected)
+    jobs = []
+    for host in sorted(set(d.host for d in drives)):
+        with open(os.path.join(workdir, 'manifests', '%s-jobs.json' % host)) as handle:
+            jobs += json.load(handle)
+    ansible_playbook(workdir, poll, inventory, [], 'poll before shipping', env)
+    shipped = {}
+    for job in jobs:
+        drive = next(d for d in drives if d.name == job['drive'] and d.host == job['host'])
+        shipped[job['job_id']] = service.receive(job['job_id'], drive.image)
+        log('shipped %-8s job %s: %s, %s' % (drive.name, job['job_id'], shipped[job['job_id']].get(
+            'file_system'), shipped[job['job_id']].get('signature', '?')))
+    ansible_playbook(workdir, poll, inventory, ['job_status_wait=true'], 'poll until every job is terminal', env)
+    with open(os.path.join(workdir, 'report.md')) as handle:
+        report = handle.read()
+    with open(os.path.join(workdir, 'report.md.state.json')) as handle:
+        final = {j['job_id']: j for j in json.load(handle)}
+
+    print()
+    print('=' * 78)
+    print('make demo: %d drives on %d hosts through the local Import/Export service' % (
+        len(drives), len(set(d.host for d in drives))))
+    print('-' * 78)
+    print('prepare_drives.yml  1st run: %s' % ', '.join('%s changed=%d' % (h, r['changed']) for h, r in sorted(first.items())))
+    if rerun:
+        print('prepare_drives.yml  2nd run: %s (only the mount and unmount of each drive)' % ', '.join(
+            '%s changed=%d' % (h, r['changed']) for h, r in sorted(second.items())))
+    print('-' * 78)
+    print(report.rstrip())
+    print('-' * 78)
+    print('Objects in S3:')
+    for bucket in buckets:
+        keys = [o['Key'] for o in s3.list_objects_v2(Bucket=bucket).get('Contents', [])]
+        print('  s3://%s/ (%d)' % (bucket, len(keys)))
+        for key in keys:
+            print('    %s' % key)
+    print('=' * 78)
+    ok = True
+    for job in jobs:
+        drive = next(d for d in drives if d.name == job['drive'])
+        expected = sum(len(f) for _r, _d, f in os.walk(drive.data))
+        got = len(s3.list_objects_v2(Bucket=drive.bucket, Prefix=drive.name + '/').get('Contents', []))
+        progress = final[job['job_id']]['progress_code']
+        if progress != 'Complete' or got != expected:
+            log('job %s (%s): progress %s, %d of %d files in s3://%s' % (job['job_id'], drive.name, progress, got,
+                                                                       expected, drive.bucket))
+            ok = False
+    return ok
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--keep-workdir', action='store_true', help='do not delete the work directory (debugging)')
+    parser.add_argument('--offline', action='store_true', help='version 1: sign drives without the service')
+    parser.add_argument('--no-rerun', action='store_true', help='skip the second (idempotency) prepare run')
     args = parser.parse_args(argv)
+    if not args.offline and not ie_service_command():
+        log('ie-service is not installed (make setup); running the offline demo')
+        args.offline = True
     if os.geteuid() != 0:
         print('make demo needs root (loop devices and mounts)', file=sys.stderr)
         return 2
@@ -275,10 +483,12 @@ def main(argv=None):
         with Cleanup() as cleanup:
             if not args.keep_workdir:
                 cleanup.add('work directory', shutil.rmtree, workdir)
-            ok = demo_offline(workdir, cleanup)
+            ok = demo_offline(workdir, cleanup) if args.offline else demo_service(workdir, cleanup, not args.no_rerun)
             log('cleaning up')
     except DemoError as exc:
         log('FAILED: %s' % exc)
+    except Exception:  # pylint: disable=broad-except
+        log('FAILED with an unexpected error:\n%s' % traceback.format_exc())
     except KeyboardInterrupt as exc:
         log('interrupted (%s); cleaned up' % (exc or 'SIGINT'))
         return 130
