@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
     JOB_TYPES, KINDS, MANIFEST_VERSION, ManifestError, detect_kind, load_and_validate, normalise, redact,
-    redact_text, render_manifest, secrets_of)
+    redact_text, render_manifest)
 
 ARGUMENT_SPEC = dict(
     job_type=dict(type='str', choices=list(JOB_TYPES), default='Import'),
@@ -61,10 +61,20 @@ class ActionModule(ActionBase):
         if args['dest'] is None:
             return result
 
-        module_args = dict(dest=args['dest'], backup=args['backup'], _content=content,
-                           _secrets=sorted(set(secrets_of(raw))))
-        outcome = self._execute_module(module_name='awsie.importexport.ie_manifest', module_args=module_args,
-                                       task_vars=task_vars)
+        # The finished text goes to the host as a file in the remote temporary directory (as the
+        # copy action does), so no option of the module ever carries the manifest or its secrets.
+        if not self._connection._shell.tmpdir:
+            self._make_tmp_path()
+        try:
+            remote = self._connection._shell.join_path(self._connection._shell.tmpdir, 'manifest')
+            self._transfer_data(remote, content)
+            self._fixup_perms2((self._connection._shell.tmpdir, remote))
+            module_args = dict(src=remote, dest=args['dest'], backup=args['backup'], job_type=job_type, kind=kind,
+                               strict=args['strict'])
+            outcome = self._execute_module(module_name='awsie.importexport.ie_manifest', module_args=module_args,
+                                           task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         outcome.pop('invocation', None)
         result.update(outcome)
         return result

@@ -305,9 +305,9 @@ def _yaml_problem(text, exc):
     context = getattr(exc, 'context', None)
     if context:
         detail = '%s %s' % (' '.join(str(context).split()), detail)
+    where = _where(lines, index) if index >= 0 else 'end of text'
     return Problem(path, '%s: not valid YAML (%s); fix the syntax there (a value containing ": " or starting '
-                   'with a special character needs quotes)' % (_where(lines, index) if index >= 0 else 'end of text',
-                                                             detail), MALFORMED)
+                   'with a special character needs quotes)' % (where, detail), MALFORMED)
 
 
 def _check_nodes(root, lines):
@@ -816,11 +816,11 @@ class _Validator:
             self.add('trueCryptPassword', 'export jobs must be encrypted: give pinCode (PIN-protected hardware '
                      'encrypted device) or trueCryptPassword (the password AWS encrypts the data with)', MISSING)
         prefix = out.get('logPrefix')
-        if prefix is not None and len(prefix.encode('utf-8')) + LOG_NAME_LENGTH > MAX_LOG_KEY_BYTES:
+        size = len(prefix.encode('utf-8')) if prefix is not None else 0
+        if size + LOG_NAME_LENGTH > MAX_LOG_KEY_BYTES:
             self.add('logPrefix', 'is %d bytes; with the log name (%d bytes) the log key may be at most %d bytes, so '
-                     'logPrefix may be at most %d: shorten it' % (len(prefix.encode('utf-8')), LOG_NAME_LENGTH,
-                                                                   MAX_LOG_KEY_BYTES,
-                                                                   MAX_LOG_KEY_BYTES - LOG_NAME_LENGTH))
+                     'logPrefix may be at most %d: shorten it'
+                     % (size, LOG_NAME_LENGTH, MAX_LOG_KEY_BYTES, MAX_LOG_KEY_BYTES - LOG_NAME_LENGTH))
         return out
 
 

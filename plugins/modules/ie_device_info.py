@@ -23,10 +23,9 @@ description:
   - Works without udev (the file system is probed directly with C(blkid)); with udev, the serial
     and model come from its database.
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
   check_mode:
     support: full

@@ -25,10 +25,9 @@ description:
   - The values of C(trueCryptPassword) and C(pinCode) are never printed, at any verbosity; the
     returned RV(content), RV(manifest) and the diff show them as C(********).
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.files
   - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
@@ -46,8 +45,11 @@ attributes:
   platform:
     platforms: posix
   safe_file_operations:
+    description: Uses Ansible's strategy to make file operations atomic.
     support: full
+    details: Temporary file in the directory of O(dest), flushed, then renamed over it.
   vault:
+    description: Can automatically decrypt Ansible vaulted files.
     support: full
     details: O(src) may be vault-encrypted.
 options:
@@ -69,9 +71,9 @@ options:
       - The manifest as a mapping in the manifest's own camelCase keys, for example
         C(accessKeyId), C(deviceId), C(returnAddress).
       - C(manifestVersion) may be left out; it is set from O(kind) (2.0 for S3, 3.0 for EBS and Glacier).
-      - Quote values that YAML would otherwise turn into numbers or booleans
+      - 'Quote values that YAML would otherwise turn into numbers or booleans
         (C(postalCode: "02134"), C(stateOrProvince: "ON")); numbers and booleans given for text
-        fields are reported as problems, because the original text cannot be recovered.
+        fields are reported as problems, because the original text cannot be recovered.'
       - Mutually exclusive with O(src).
     type: dict
   src:
@@ -224,16 +226,15 @@ def main():
             dest=dict(type='path'),
             strict=dict(type='bool', default=True),
             backup=dict(type='bool', default=False),
-            # Set by the action plugin: the rendered manifest, and the secret values to mask.
-            _content=dict(type='str', no_log=True),
-            _secrets=dict(type='list', elements='str', no_log=True),
         ),
         mutually_exclusive=[('fields', 'src')],
         supports_check_mode=True,
     )
-    dest = module.params['dest']
+    # The action plugin validates and renders on the controller, then calls this module with
+    # src set to the finished manifest in the remote temporary directory.
+    src, dest = module.params['src'], module.params['dest']
     result = dict(changed=False, dest=dest)
-    if module.params['_content'] is None or dest is None:
+    if src is None or dest is None or module.params['fields'] is not None:
         module.fail_json(msg='ie_manifest must run through its action plugin, which validates and renders the '
                              'manifest on the controller, and needs dest to write anything', **result)
     directory = os.path.dirname(os.path.abspath(dest))
@@ -243,8 +244,8 @@ def main():
     if os.path.isdir(dest):
         module.fail_json(msg='cannot write %s: it is a directory; give the path of the manifest file' % dest,
                          **result)
-
-    content = module.params['_content'].encode('utf-8')
+    with open(src, 'rb') as handle:
+        content = handle.read()
     try:
         outcome = sync_file(dest, content, check_mode=module.check_mode,
                             backup=module.backup_local if module.params['backup'] else None)
@@ -255,7 +256,7 @@ def main():
     if module._diff:
         result['diff'] = dict(before_header=dest, after_header=dest,
                               before=redact_text(before.decode('utf-8', 'replace')) if before is not None else '',
-                              after=redact_text(module.params['_content']))
+                              after=redact_text(content.decode('utf-8')))
     module.exit_json(**result)
 
 

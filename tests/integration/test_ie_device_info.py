@@ -34,7 +34,7 @@ def probe(playbook, tmp_path, inputs, job_type='Export', check=True):
 
 def blkid_value(device, key):
     return subprocess.run(['blkid', '-p', '-s', key, '-o', 'value', device], capture_output=True,
-                          text=True).stdout.strip()
+                          text=True, check=True).stdout.strip()
 
 
 @pytest.mark.parametrize('fstype', ['ext4', 'fat32', 'ntfs'])
@@ -92,7 +92,7 @@ UDEVD = '/lib/systemd/systemd-udevd'
 @pytest.mark.skipif(not os.path.exists(UDEVD) or not shutil.which('udevadm'), reason='udev not installed')
 def test_with_udev_the_serial_is_the_device_id(loop_drive, playbook, tmp_path):
     """Starts udevd for this test only, with a rule that gives the loop device a serial and a by-id link."""
-    if subprocess.run(['pgrep', '-x', 'systemd-udevd'], capture_output=True).returncode == 0:
+    if subprocess.run(['pgrep', '-x', 'systemd-udevd'], capture_output=True, check=False).returncode == 0:
         pytest.skip('a udev daemon is already running; this test starts and stops its own')
     drive = loop_drive('ext4', label='UDEVDRV')
     name = os.path.basename(drive.device)
@@ -106,7 +106,7 @@ def test_with_udev_the_serial_is_the_device_id(loop_drive, playbook, tmp_path):
     daemon = subprocess.Popen([UDEVD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     link = '/dev/disk/by-id/ie-test-%s' % serial
     try:
-        for _ in range(50):
+        for _attempt in range(50):
             subprocess.run(['udevadm', 'trigger', '--action=change', '--sysname-match=%s' % name], check=False)
             subprocess.run(['udevadm', 'settle', '-t', '5'], check=False)
             if os.path.exists(link):

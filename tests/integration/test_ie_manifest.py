@@ -51,7 +51,7 @@ def test_every_corpus_manifest_fails_naming_its_field_and_writes_nothing(playboo
     srcdir.mkdir()
     outdir.mkdir()
     cases = corpus.materialise(str(srcdir))
-    keep = outdir / 's3-import-po-box.yml'
+    keep = outdir / 's3-import-po-box.manifest'
     keep.write_bytes(b'old content\n')  # an existing file must stay as it was
     items = [dict(name=name, job_type=case['job_type'], kind=case['kind']) for name, case in sorted(cases.items())]
     body = ('    - name: Check every bad manifest\n'
@@ -74,7 +74,7 @@ def test_every_corpus_manifest_fails_naming_its_field_and_writes_nothing(playboo
         assert result['changed'] is False, name
         assert case['path'] in result['msg'], (name, result['msg'])
         assert any(p['path'] == case['path'] and p['code'] == case['code'] for p in result['problems']), name
-    assert sorted(os.listdir(outdir)) == ['s3-import-po-box.yml']
+    assert sorted(os.listdir(outdir)) == ['s3-import-po-box.manifest']
     assert keep.read_bytes() == b'old content\n'
 
 

@@ -23,11 +23,11 @@ def good_bytes(name):
 def generated_bytes(name):
     """Bytes of the corpus entries that cannot be committed as text files."""
     good = good_bytes('s3-import')
-    if name == 'non-utf8.yml':
+    if name == 'non-utf8.manifest':
         return good.replace(b'name: Joe Random', b'name: Jos\xe9 Random')  # Latin-1, not UTF-8
-    if name == 'nul-byte.yml':
+    if name == 'nul-byte.manifest':
         return good.replace(b'name: Joe Random', b'name: Joe\x00Random')
-    if name == 'ten-megabytes.yml':
+    if name == 'ten-megabytes.manifest':
         filler = b'# ' + b'x' * 1021 + b'\n'
         return good + filler * (10 * 1024)
     raise KeyError(name)

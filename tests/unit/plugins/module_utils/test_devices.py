@@ -12,7 +12,7 @@ MIB = 1024 * 1024
 
 
 def run(argv):
-    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL='C'))
+    proc = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, LC_ALL='C'), check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 
