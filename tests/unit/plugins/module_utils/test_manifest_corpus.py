@@ -33,3 +33,12 @@ def test_good_manifests_are_valid_and_already_canonical(name):
     manifest, problems = load_and_validate(data, job_type, kind)
     assert problems == []
     assert render_manifest(manifest, job_type, kind).encode('utf-8') == data
+
+
+def test_the_manifest_guide_shows_the_good_manifests_verbatim():
+    import os
+    guide = os.path.join(os.path.dirname(corpus.HERE), '..', 'docs', 'manifests.md')
+    with open(guide) as handle:
+        text = handle.read()
+    for name in corpus.GOOD_KINDS:
+        assert '```yaml\n' + corpus.good_bytes(name).decode() + '```' in text, name
