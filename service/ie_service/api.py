@@ -341,7 +341,7 @@ class Service:
         if str(address['country']).strip().upper() in STATE_REQUIRED_COUNTRIES and not address.get('stateOrProvince'):
             raise ApiError('InvalidAddressException', 'The address is invalid: stateOrProvince is required for %s' % address['country'])
         ids = [j['job_id'] for j in jobs]
-        tracking = '1Z' + ''.join(secrets.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for _ in range(16))
+        tracking = '1Z' + ''.join(secrets.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for dummy in range(16))
         lines = [('UPS pre-paid shipping label', 18), ('AWS Import/Export', 14), '',
                  'Job IDs: %s' % ', '.join(ids), 'Tracking number: %s' % tracking, '', ('Ship from:', 13)]
         lines += [str(address[k]) for k in ADDRESS_FIELDS if address.get(k)]

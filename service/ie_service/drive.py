@@ -72,7 +72,7 @@ def _mount_cmd(fstype, device, mountpoint, writable):
 
 
 def _umount(mountpoint):
-    for _ in range(50):
+    for dummy in range(50):
         proc = _run(['umount', mountpoint])
         if proc.returncode == 0 or not os.path.ismount(mountpoint):
             return

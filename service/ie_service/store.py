@@ -106,7 +106,7 @@ class Store:
             if count >= quota:
                 return None
             while True:
-                job_id = ''.join(secrets.choice(JOB_ID_ALPHABET) for _ in range(5))
+                job_id = ''.join(secrets.choice(JOB_ID_ALPHABET) for dummy in range(5))
                 if not conn.execute('SELECT 1 FROM jobs WHERE job_id = ?', (job_id,)).fetchone():
                     break
             conn.execute('INSERT INTO jobs (job_id, account, job_type, kind, manifest, created) VALUES (?, ?, ?, ?, ?, ?)',

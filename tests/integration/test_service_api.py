@@ -87,7 +87,7 @@ def test_cancel_job_then_status_canceled_and_further_changes_refused(svc):
 
 def test_list_jobs_newest_first_with_marker_and_paginator(svc):
     manifest = import_manifest(svc.access_key, svc.bucket)
-    created = [svc.ie.create_job(JobType='Import', Manifest=manifest, ValidateOnly=False)['JobId'] for _ in range(5)]
+    created = [svc.ie.create_job(JobType='Import', Manifest=manifest, ValidateOnly=False)['JobId'] for dummy in range(5)]
     listed = svc.ie.list_jobs()
     assert [j['JobId'] for j in listed['Jobs']] == created[::-1]
     assert listed['IsTruncated'] is False
@@ -106,7 +106,7 @@ def test_list_jobs_newest_first_with_marker_and_paginator(svc):
 def test_shipping_label_is_a_pdf_naming_jobs_and_address(svc):
     from ie_service.pdf import pdf_text
     manifest = import_manifest(svc.access_key, svc.bucket)
-    ids = [svc.ie.create_job(JobType='Import', Manifest=manifest, ValidateOnly=False)['JobId'] for _ in range(2)]
+    ids = [svc.ie.create_job(JobType='Import', Manifest=manifest, ValidateOnly=False)['JobId'] for dummy in range(2)]
     result = svc.ie.get_shipping_label(jobIds=ids, name='Ada Lovelace', company='Engines Ltd', street1='12 Analytical Way',
                                        city='Portland', stateOrProvince='OR', postalCode='97201',
                                        phoneNumber='503-555-0199', country='USA')

@@ -84,7 +84,7 @@ def test_import_from_ext4_loads_exactly_the_expected_objects(ie_service, loop_dr
         ie.update_job(JobId=job_id, Manifest=import_manifest(ie_service.access_key, bucket), JobType='Import',
                       ValidateOnly=False)
     seen = []
-    for _ in range(3):
+    for dummy in range(3):
         ie_service.advance_clock(hours=1)
         status = ie.get_status(JobId=job_id)
         seen.append((status['LocationCode'], status['ProgressCode']))

@@ -38,7 +38,7 @@ def test_daily_quota_of_50_create_jobs_resets_next_day(ie_service):
     bucket = ie_service.new_bucket()
     ie_service.advance_clock(seconds=86400 - time.time() % 86400 + 60)  # start of a service day: no midnight mid-test
     _create(ie, ie_service, bucket, validate_only=True)
-    ids = {_create(ie, ie_service, bucket)['JobId'] for _ in range(50)}
+    ids = {_create(ie, ie_service, bucket)['JobId'] for dummy in range(50)}
     assert len(ids) == 50
     with pytest.raises(ie.exceptions.CreateJobQuotaExceededException) as info:
         _create(ie, ie_service, bucket)
@@ -62,10 +62,10 @@ def test_jobs_survive_a_restart(ie_service_factory):
 
 def test_concurrent_create_jobs_are_all_kept(ie_service):
     bucket = ie_service.new_bucket()
-    clients = [ie_service.client() for _ in range(6)]
+    clients = [ie_service.client() for dummy in range(6)]
 
     def work(client):
-        return [_create(client, ie_service, bucket)['JobId'] for _ in range(6)]
+        return [_create(client, ie_service, bucket)['JobId'] for dummy in range(6)]
 
     with concurrent.futures.ThreadPoolExecutor(6) as pool:
         ids = [i for batch in pool.map(work, clients) for i in batch]
@@ -84,7 +84,7 @@ def test_faults_throttle_5xx_latency_drop_per_action(ie_service_factory):
 
     svc.cli('fault', '--clear', 'error5xx=1')
     seen = set()
-    for _ in range(20):
+    for dummy in range(20):
         with pytest.raises(ClientError) as info:
             ie.list_jobs()
         seen.add((info.value.response['ResponseMetadata']['HTTPStatusCode'], info.value.response['Error']['Code']))
@@ -106,7 +106,7 @@ def test_fault_rates_are_rates(ie_service):
     ie_service.set_faults('throttle=0.5')
     client = ie_service.client()
     throttled = 0
-    for _ in range(200):
+    for dummy in range(200):
         try:
             client.list_jobs()
         except ClientError as exc:

@@ -107,7 +107,10 @@ def measure(url, bodies, seconds, clients):
     count = sum(r[0] for r in results)
     errors = sum(r[1] for r in results)
     latencies = sorted(x for r in results for x in r[2])
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0  # noqa: E731
+
+    def pick(quantile):
+        return latencies[min(len(latencies) - 1, int(quantile * len(latencies)))] * 1000 if latencies else 0.0
+
     return {'requests': count, 'errors': errors, 'rps': count / seconds, 'p50_ms': pick(0.5), 'p99_ms': pick(0.99)}
 
 
@@ -161,7 +164,7 @@ def main():
         # Interleaved rounds, best of each: the machine may be busy with other work.
         rounds = 2 if args.quick else 3
         runs, floors = [], []
-        for _ in range(rounds):
+        for dummy in range(rounds):
             runs.append(measure(url, bodies, seconds / rounds, args.clients))
             floors.append(measure(floor_url, bodies, seconds / rounds, args.clients))
         result = max(runs, key=lambda r: r['rps'])
