@@ -391,8 +391,8 @@ class QueryClient:
     # -- retries
     def retryable(self, exc, idempotent):
         """Safe to send again? Throttling, 503 and refused connections always; the rest only if idempotent."""
-        if isinstance(exc, ResponseError):
-            return False
+        if isinstance(exc, ResponseError) or exc.code == 'SSLError':
+            return False  # the same answer or certificate comes again: retrying cannot help
         if exc.code in THROTTLING_CODES:
             return True
         if isinstance(exc, TransportError):

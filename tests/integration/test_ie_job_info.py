@@ -112,3 +112,34 @@ def test_listing_filters_pages_and_labels(playbook, ie_service, tmp_path):
     assert r['r_label_check']['changed'] and not os.path.exists(label + '.other')
     refused = r['r_label_canceled']
     assert refused['failed'] and refused['error']['code'] == 'CanceledJobIdException'
+
+
+TLS = '''
+- name: The self-signed endpoint is refused by default
+  awsie.importexport.ie_job_info:
+  register: r_refused
+  ignore_errors: true
+- name: Trusted through ca_bundle, with short timeouts and few attempts
+  awsie.importexport.ie_job_info:
+    ca_bundle: "{{ ca_bundle }}"
+    connect_timeout: 5
+    read_timeout: 10
+    max_attempts: 2
+    max_retry_time: 5
+  register: r_ca
+- name: Not verified when told so
+  awsie.importexport.ie_job_info:
+    validate_certs: false
+  register: r_unverified
+'''
+
+
+def test_tls_endpoint_is_verified_unless_told_otherwise(playbook, ie_service_factory):
+    service = ie_service_factory(tls=True)
+    assert service.url.startswith('https://')
+    r = run_tasks(playbook, service, TLS, dict(ca_bundle=service.ca_bundle))
+    refused = r['r_refused']
+    assert refused['failed'] and refused['error']['code'] == 'SSLError' and 'ca_bundle' in refused['msg']
+    assert refused['error']['attempts'] == 1  # a certificate problem is not retried
+    assert r['r_ca']['jobs'] == [] and r['r_ca']['api_calls']['by_action'] == {'ListJobs': 1}
+    assert r['r_unverified']['jobs'] == []

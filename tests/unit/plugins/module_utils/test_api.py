@@ -454,6 +454,9 @@ def test_tls_is_verified_unless_told_otherwise_and_ca_bundle_is_trusted(cert):
         with pytest.raises(api.TransportError) as info:
             client_for(srv, max_attempts=1).get_status('ABCDE')
         assert info.value.code == 'SSLError' and 'ca_bundle' in str(info.value)
+        with pytest.raises(api.TransportError) as info:
+            client_for(srv, max_attempts=5).get_status('ABCDE')
+        assert info.value.attempts == 1 and not info.value.exhausted
         assert client_for(srv, ca_bundle=crt).get_status('ABCDE')['job_id'] == 'ABCDE'
         assert client_for(srv, validate_certs=False).get_status('ABCDE')['job_id'] == 'ABCDE'
     finally:
