@@ -54,8 +54,8 @@ def log(msg):
 def run(cmd, check=True, quiet=True, **kw):
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False, **kw)
     if check and proc.returncode != 0:
-        raise DemoError('command failed (rc=%d): %s\n%s%s' % (proc.returncode, ' '.join(cmd),
-                                                             proc.stdout[-4000:], proc.stderr[-4000:]))
+        raise DemoError('command failed (rc=%d): %s\n%s%s' % (
+            proc.returncode, ' '.join(cmd), proc.stdout[-4000:], proc.stderr[-4000:]))
     return proc
 
 
@@ -231,8 +231,8 @@ def ansible_playbook(workdir, playbook, inventory, extra_vars, label, env=None):
             log('  %s' % ' '.join(line.split()))
     log('  (%.1f s, rc=%d)' % (time.monotonic() - started, proc.returncode))
     if proc.returncode != 0:
-        raise DemoError('ansible-playbook %s failed (rc=%d)\n%s\n%s' % (label, proc.returncode,
-                                                                       proc.stdout[-8000:], proc.stderr[-3000:]))
+        raise DemoError('ansible-playbook %s failed (rc=%d)\n%s\n%s' % (
+            label, proc.returncode, proc.stdout[-8000:], proc.stderr[-3000:]))
     return proc
 
 
@@ -243,8 +243,8 @@ def demo_offline(workdir, cleanup):
         drive.create(cleanup)
         drive.mount(cleanup)
         drive.load()
-        log('drive %-8s %-5s %s mounted at %s, sample data copied' % (drive.name, drive.fstype, drive.device,
-                                                                     drive.mountpoint))
+        log('drive %-8s %-5s %s mounted at %s, sample data copied' % (
+            drive.name, drive.fstype, drive.device, drive.mountpoint))
     inventory = os.path.join(workdir, 'inventory.ini')
     with open(inventory, 'w') as handle:
         handle.write('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
@@ -456,14 +456,14 @@ def demo_service(workdir, cleanup, rerun=True):
         got = len(s3.list_objects_v2(Bucket=drive.bucket, Prefix=drive.name + '/').get('Contents', []))
         progress = final[job['job_id']]['progress_code']
         if progress != 'Complete' or got != expected:
-            log('job %s (%s): progress %s, %d of %d files in s3://%s' % (job['job_id'], drive.name, progress, got,
-                                                                       expected, drive.bucket))
+            log('job %s (%s): progress %s, %d of %d files in s3://%s' % (
+                job['job_id'], drive.name, progress, got, expected, drive.bucket))
             ok = False
     return ok
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--keep-workdir', action='store_true', help='do not delete the work directory (debugging)')
     parser.add_argument('--offline', action='store_true', help='version 1: sign drives without the service')
     parser.add_argument('--no-rerun', action='store_true', help='skip the second (idempotency) prepare run')
@@ -492,8 +492,8 @@ def main(argv=None):
     except KeyboardInterrupt as exc:
         log('interrupted (%s); cleaned up' % (exc or 'SIGINT'))
         return 130
-    log('%s in %.1f s; mounts, loop devices and images removed' % ('PASSED' if ok else 'FAILED',
-                                                                 time.monotonic() - started))
+    log('%s in %.1f s; mounts, loop devices and images removed' % (
+        'PASSED' if ok else 'FAILED', time.monotonic() - started))
     return 0 if ok else 1
 
 

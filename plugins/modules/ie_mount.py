@@ -45,7 +45,7 @@ options:
   src:
     description:
       - The drive's block device, for example C(/dev/sdb1) or a C(/dev/disk/by-id/) link.
-      - Required when O(state=mounted). With O(state=unmounted) it guards the unmount: the
+      - Required when O(state=mounted). With O(state=unmounted) it guards the unmount, the
         module fails rather than unmount a different device.
     type: path
   fstype:
