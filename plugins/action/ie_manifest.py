@@ -15,6 +15,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
     JOB_TYPES, KINDS, MANIFEST_VERSION, ManifestError, detect_kind, load_and_validate, normalise, redact,
     redact_text, render_manifest)
+from ansible_collections.awsie.importexport.plugins.plugin_utils.controller_files import read_controller_file
 
 ARGUMENT_SPEC = dict(
     job_type=dict(type='str', choices=list(JOB_TYPES), default='Import'),
@@ -88,15 +89,6 @@ class ActionModule(ActionBase):
             raw.setdefault('manifestVersion', MANIFEST_VERSION[kind])
             manifest, problems = normalise(raw, job_type, kind, strict)
             return raw, manifest, problems
-        try:
-            source = self._find_needle('files', args['src'])
-        except AnsibleError as exc:
-            raise AnsibleActionFail('src %s not found on the controller: %s' % (args['src'], exc))
-        real = self._loader.get_real_file(source, decrypt=True)
-        try:
-            with open(real, 'rb') as handle:
-                data = handle.read()
-        finally:
-            self._loader.cleanup_tmp_file(real)
+        data = read_controller_file(self, args['src'], 'src')
         manifest, problems = load_and_validate(data, job_type, kind, strict)
         return manifest, manifest, problems

@@ -18,6 +18,7 @@ from ansible_collections.awsie.importexport.plugins.module_utils.manifest import
     ManifestError, check_signable, parse_manifest)
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import (
     SigningError, build_signature_file, normalize_job_id, parse_signature_file)
+from ansible_collections.awsie.importexport.plugins.plugin_utils.controller_files import read_controller_file
 
 SECRET_NAMES = ('secret_key', 'aws_secret_access_key', 'aws_secret_key')
 CONTROLLER_ONLY = SECRET_NAMES + ('job_id', 'manifest_src', 'manifest_content',
@@ -37,7 +38,9 @@ class ActionModule(ActionBase):
             module_args = {k: v for k, v in args.items() if k not in CONTROLLER_ONLY}
             if args.get('state', 'present') == 'present':
                 content, facts = self._build(args)
-                module_args['_content'] = to_text(content)
+                # The host gets the finished file as the module's verbatim option; the
+                # key and the manifest stay here.
+                module_args['signature_file_contents'] = to_text(content)
             else:
                 facts = {}
         except (AnsibleError, ManifestError, SigningError) as exc:
@@ -92,13 +95,4 @@ class ActionModule(ActionBase):
     def _manifest_bytes(self, args):
         if args.get('manifest_content') is not None:
             return to_bytes(args['manifest_content'])
-        try:
-            source = self._find_needle('files', args['manifest_src'])
-        except AnsibleError as exc:
-            raise AnsibleActionFail('manifest_src %s not found on the controller: %s' % (args['manifest_src'], exc))
-        real = self._loader.get_real_file(source, decrypt=True)
-        try:
-            with open(real, 'rb') as handle:
-                return handle.read()
-        finally:
-            self._loader.cleanup_tmp_file(real)
+        return read_controller_file(self, args['manifest_src'], 'manifest_src')

@@ -197,8 +197,6 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             backup=dict(type='bool', default=False),
             require_mount=dict(type='bool', default=True),
-            # Set by the action plugin: the finished file, computed on the controller.
-            _content=dict(type='str'),
         ),
         mutually_exclusive=[('manifest_src', 'manifest_content', 'signature_file_contents')],
         supports_check_mode=True,
@@ -213,11 +211,12 @@ def main():
     if params['require_mount'] and not os.path.ismount(dest):
         module.fail_json(msg='dest %s is not a mount point: mount the drive there, or set require_mount=false '
                              'to write into a plain directory' % dest, **result)
-    if params['state'] == 'present' and params['_content'] is None:
+    # The action plugin hands every computed file over as signature_file_contents.
+    if params['state'] == 'present' and params['signature_file_contents'] is None:
         module.fail_json(msg='ie_signature must run through its action plugin, which computes the file '
                              'on the controller', **result)
 
-    content = params['_content'].encode('utf-8') if params['state'] == 'present' else None
+    content = params['signature_file_contents'].encode('utf-8') if params['state'] == 'present' else None
     try:
         outcome = sync_file(path, content, check_mode=module.check_mode,
                             backup=module.backup_local if params['backup'] else None)
