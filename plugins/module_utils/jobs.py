@@ -155,36 +155,66 @@ def moved_since(previous, current):
 # ---------------------------------------------------------------- the account's jobs
 
 class JobIndex:
-    """The account's live jobs with their current manifests (ListJobs + GetStatus, cached)."""
+    """The account's live jobs and the drive each is for (ListJobs + GetStatus).
 
-    def __init__(self, client, concurrency=8):
+    ``cache`` (optional, a dict kept by the caller between runs) maps job id to
+    ``{'device_id', 'job_type'}``: a listed job found there is not asked for its manifest again.
+    Only the jobs of the drive in question are then fetched, and the cache is corrected from
+    what they say (a manifest changed elsewhere). Canceled and expired jobs leave the cache.
+    """
+
+    def __init__(self, client, concurrency=8, cache=None):
         self.client = client
         self.concurrency = concurrency
-        self.live = {}     # job_id -> GetStatus result
+        self.cache = cache if cache is not None else {}
+        self.devices = {}  # job_id -> device id, for listed live jobs
+        self.status = {}   # job_id -> fresh GetStatus result
         self.dead = set()  # canceled, expired, gone
 
-    def refresh(self):
-        listed = list(self.client.iter_jobs())
-        for job in listed:
-            if job.get('is_canceled'):
-                self.dead.add(job['job_id'])
-                self.live.pop(job['job_id'], None)
-        unknown = [j['job_id'] for j in listed if j['job_id'] not in self.live and j['job_id'] not in self.dead]
-        for job_id, status in fetch_statuses(self.client, unknown, self.concurrency).items():
+    def _learn(self, statuses):
+        for job_id, status in statuses.items():
             if isinstance(status, ApiError):
                 if is_code(status, 'CanceledJobId', 'ExpiredJobId', 'InvalidJobId'):
-                    self.dead.add(job_id)
+                    self._forget(job_id)
                     continue
                 raise status
             if status.get('progress_code') in DEAD_CODES:
-                self.dead.add(job_id)
+                self._forget(job_id)
+                continue
+            self.status[job_id] = status
+            self.devices[job_id] = device_id_of(status.get('current_manifest'))
+            self.cache[job_id] = {'device_id': self.devices[job_id], 'job_type': status.get('job_type')}
+
+    def _forget(self, job_id):
+        self.dead.add(job_id)
+        self.devices.pop(job_id, None)
+        self.status.pop(job_id, None)
+        self.cache.pop(job_id, None)
+
+    def refresh(self):
+        listed = list(self.client.iter_jobs())
+        unknown = []
+        for job in listed:
+            job_id = job['job_id']
+            if job.get('is_canceled'):
+                self._forget(job_id)
+            elif job_id in self.devices or job_id in self.dead:
+                continue
+            elif job_id in self.cache:
+                self.devices[job_id] = self.cache[job_id].get('device_id')
             else:
-                self.live[job_id] = status
+                unknown.append(job_id)
+        listed_ids = set(j['job_id'] for j in listed)
+        for job_id in [j for j in self.cache if j not in listed_ids]:
+            del self.cache[job_id]  # gone from the account's list
+        self._learn(fetch_statuses(self.client, unknown, self.concurrency))
         return self
 
     def for_device(self, device_id):
-        """Live jobs of this drive, newest first."""
-        found = [(job_id, s) for job_id, s in self.live.items() if device_id_of(s.get('current_manifest')) == device_id]
+        """Live jobs of this drive, newest first, each with a fresh GetStatus result."""
+        stale = [j for j, d in self.devices.items() if d == device_id and j not in self.status]
+        self._learn(fetch_statuses(self.client, stale, self.concurrency))
+        found = [(j, self.status[j]) for j, d in self.devices.items() if d == device_id and j in self.status]
         return sorted(found, key=lambda item: item[1].get('creation_date') or '', reverse=True)
 
     def same(self, device_id, canonical, job_type):
@@ -196,7 +226,7 @@ class JobIndex:
 
 # ---------------------------------------------------------------- present / absent
 
-def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, concurrency=8):
+def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, concurrency=8, cache=None):
     """Make the drive's job exist with this manifest. Returns a result dict with ``changed`` and ``action``."""
     canonical = canonical_manifest(manifest)
     device_id = device_id_of(manifest)
@@ -204,7 +234,7 @@ def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, co
         if device_id is None:
             raise JobError('the manifest has no deviceId, so a re-run could not find its job: add deviceId '
                            '(the drive serial number or your own sticker id) to the manifest')
-        index = JobIndex(client, concurrency).refresh()
+        index = JobIndex(client, concurrency, cache).refresh()
         found = index.same(device_id, canonical, job_type)
         if found:
             return dict(job_result(found[1]), job_id=found[0], changed=False, action='none', device_id=device_id)
@@ -233,6 +263,7 @@ def _create(client, index, job_type, manifest, canonical, device_id, check_mode)
         return dict(found[1], job_id=found[0]) if found else None
 
     raw = client.create_job(job_type, manifest, on_unknown=look_up)
+    index.cache[raw['job_id']] = {'device_id': device_id, 'job_type': job_type}
     result = dict(job_result(raw), changed=True, action='created', device_id=device_id)
     if raw.get('recovered_from'):
         result['recovered_from'] = raw['recovered_from']
@@ -272,7 +303,7 @@ def _status_or_fail(client, job_id):
         raise
 
 
-def ensure_absent(client, job_id=None, manifest=None, job_type=None, check_mode=False, concurrency=8):
+def ensure_absent(client, job_id=None, manifest=None, job_type=None, check_mode=False, concurrency=8, cache=None):
     """Cancel the job (by id, or every live job of the manifest's drive). Returns ``changed``, ``canceled``."""
     if job_id is not None:
         targets = [job_id]
@@ -291,7 +322,7 @@ def ensure_absent(client, job_id=None, manifest=None, job_type=None, check_mode=
         device_id = device_id_of(manifest)
         if device_id is None:
             raise JobError('the manifest has no deviceId: pass job_id to say which job to cancel')
-        index = JobIndex(client, concurrency).refresh()
+        index = JobIndex(client, concurrency, cache).refresh()
         targets = [j for j, s in index.for_device(device_id) if job_type is None or s.get('job_type') == job_type]
     if check_mode or not targets:
         return dict(changed=bool(targets), canceled=targets, job_ids=targets, action='none' if not targets else 'cancel')
@@ -305,6 +336,8 @@ def ensure_absent(client, job_id=None, manifest=None, job_type=None, check_mode=
                 raise JobError('job %s can no longer be canceled: its data transfer has started or finished (%s)'
                                % (target, exc.code), job_id=target, error=exc.as_dict())
             raise
+    for target in targets:
+        (cache if cache is not None else {}).pop(target, None)
     return dict(changed=True, canceled=targets, job_ids=targets, action='canceled')
 
 

@@ -73,6 +73,17 @@ options:
       - GetStatus requests in flight at once while looking up the account's jobs.
     type: int
     default: 8
+  lookup_cache:
+    description:
+      - Path of a JSON file (where the module runs) remembering which drive each job of the account
+        is for. With it, a run asks GetStatus only for jobs it has not seen before and for the jobs
+        of this drive, instead of for every live job; worth it with hundreds of jobs.
+      - The file is a cache, checked against the service on every run (ListJobs, and GetStatus of
+        the drive's jobs), so a stale or deleted file only costs requests. It is rewritten
+        atomically, not in check mode. Keep one file per account and endpoint.
+      - A job whose manifest was changed to another drive's C(deviceId) outside this module is not
+        seen through the cache; delete the file after such a change.
+    type: path
 notes:
   - Values of C(trueCryptPassword) and C(pinCode) found in the manifest are masked in all output.
   - Manifests are not returned, because the service echoes secrets in them.
@@ -180,10 +191,13 @@ api_calls:
   sample: {"requests": 3, "retries": 0, "by_action": {"ListJobs": 1, "GetStatus": 1, "CreateJob": 1}}
 '''
 
+import json
+
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, atomic_write, read_bytes
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError, ensure_absent, ensure_present
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest, secrets_of
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
@@ -217,6 +231,32 @@ def mask_manifest_secrets(module, manifest):
         module.no_log_values.add(to_text(value))
 
 
+def load_cache(module):
+    """The lookup cache's jobs for this account and endpoint (a fresh dict when none or unusable)."""
+    path = module.params['lookup_cache']
+    if not path:
+        return None, None
+    data = read_bytes(path)
+    try:
+        loaded = json.loads(data) if data else {}
+    except ValueError:
+        loaded = {}
+    owner = dict(endpoint_url=module.params['endpoint_url'], access_key=module.params['access_key'])
+    jobs = loaded.get('jobs') if isinstance(loaded, dict) and loaded.get('owner') == owner else None
+    jobs = dict(jobs) if isinstance(jobs, dict) else {}
+    return jobs, json.dumps(jobs, sort_keys=True)
+
+
+def save_cache(module, cache, before):
+    if cache is None or module.check_mode or json.dumps(cache, sort_keys=True) == before:
+        return
+    owner = dict(endpoint_url=module.params['endpoint_url'], access_key=module.params['access_key'])
+    try:
+        atomic_write(module.params['lookup_cache'], json.dumps(dict(owner=owner, jobs=cache), sort_keys=True).encode())
+    except FileWriteError as exc:
+        module.warn('the lookup cache was not saved: %s' % exc)
+
+
 def main():
     module = ApiModule(
         argument_spec=dict(
@@ -226,6 +266,7 @@ def main():
             manifest_content=dict(type='str', no_log=True),
             job_id=dict(type='str'),
             concurrency=dict(type='int', default=8),
+            lookup_cache=dict(type='path'),
         ),
         mutually_exclusive=[('manifest_src', 'manifest_content')],
         required_if=[('state', 'present', ('manifest_src', 'manifest_content'), True),
@@ -245,18 +286,20 @@ def main():
     if manifest is not None:
         mask_manifest_secrets(module, manifest)
 
+    cache, cache_before = load_cache(module)
     try:
         if p['state'] == 'present':
             result = ensure_present(module.client, p['job_type'], manifest, job_id=job_id,
-                                    check_mode=module.check_mode, concurrency=p['concurrency'])
+                                    check_mode=module.check_mode, concurrency=p['concurrency'], cache=cache)
         else:
             result = ensure_absent(module.client, job_id=job_id, manifest=manifest,
                                    job_type=p['job_type'] if job_id is None else None,
-                                   check_mode=module.check_mode, concurrency=p['concurrency'])
+                                   check_mode=module.check_mode, concurrency=p['concurrency'], cache=cache)
             result['job_id'] = job_id or (result['canceled'][0] if len(result['canceled']) == 1 else None)
     except (ApiError, JobError) as exc:
         module.fail_api(exc, changed=False, action='none', job_id=job_id)
     result.pop('job_ids', None)
+    save_cache(module, cache, cache_before)
     module.exit_json(api_calls=module.api_stats(), **result)
 
 

@@ -27,6 +27,21 @@ FOUR_STEPS = '''
   awsie.importexport.ie_job:
     manifest_content: "{{ manifest_crlf }}"
   register: r_crlf
+- name: A second drive, with a lookup cache
+  awsie.importexport.ie_job:
+    manifest_content: "{{ manifest2 }}"
+    lookup_cache: "{{ cache_path }}"
+  register: r_cache1
+- name: The second drive again, the cache spares the first drive's GetStatus
+  awsie.importexport.ie_job:
+    manifest_content: "{{ manifest2 }}"
+    lookup_cache: "{{ cache_path }}"
+  register: r_cache2
+- name: The first drive again, with the cache
+  awsie.importexport.ie_job:
+    manifest_src: "{{ manifest_path }}"
+    lookup_cache: "{{ cache_path }}"
+  register: r_cache3
 '''
 
 
@@ -36,7 +51,10 @@ def test_create_is_idempotent_and_check_mode_creates_nothing(playbook, ie_servic
     path = tmp_path / 'drive1.yml'
     path.write_text(manifest)
     crlf = manifest.replace('bucket: ', 'bucket:    ').replace('\n', '\r\n')
-    r = run_tasks(playbook, ie_service, FOUR_STEPS, dict(manifest_path=str(path), manifest_crlf=crlf))
+    manifest2 = import_manifest(ie_service.access_key, bucket, device_id='WD-1002')
+    cache_path = tmp_path / 'lookup-cache.json'
+    r = run_tasks(playbook, ie_service, FOUR_STEPS, dict(manifest_path=str(path), manifest_crlf=crlf,
+                                                         manifest2=manifest2, cache_path=str(cache_path)))
 
     assert r['r_check']['changed'] and r['r_check']['action'] == 'validated' and r['r_check']['job_id'] is None
     assert 'erased' in r['r_check']['warning_message']
@@ -49,8 +67,18 @@ def test_create_is_idempotent_and_check_mode_creates_nothing(playbook, ie_servic
         assert r[name]['changed'] is False and r[name]['job_id'] == created['job_id'], name
         assert r[name]['signature'] == created['signature']
         assert 'CreateJob' not in r[name]['api_calls']['by_action']
+    second = r['r_cache1']
+    assert second['changed'] and second['api_calls']['by_action']['GetStatus'] == 1  # the first drive's job
+    assert r['r_cache2']['changed'] is False and r['r_cache2']['job_id'] == second['job_id']
+    assert r['r_cache2']['api_calls']['by_action']['GetStatus'] == 1  # only this drive's job, not both
+    assert r['r_cache3']['changed'] is False and r['r_cache3']['job_id'] == created['job_id']
+    assert r['r_cache3']['api_calls']['by_action']['GetStatus'] == 1
+    cached = json.loads(cache_path.read_text())
+    assert cached['owner']['access_key'] == ie_service.access_key and ie_service.secret_key not in cache_path.read_text()
+    assert cached['jobs'] == {created['job_id']: {'device_id': 'WD-1001', 'job_type': 'Import'},
+                              second['job_id']: {'device_id': 'WD-1002', 'job_type': 'Import'}}
     jobs = all_jobs(ie_service)
-    assert [j['job_id'] for j in jobs] == [created['job_id']]
+    assert sorted(j['job_id'] for j in jobs) == sorted([created['job_id'], second['job_id']])
 
 
 UPDATE = '''

@@ -140,3 +140,53 @@ def test_listing_filters_and_stops_at_the_first_job_older_than_created_since():
     assert client.yielded == 6  # stopped at the first job older than the 16th
     assert [j['job_id'] for j in jobs.list_jobs(ListingClient(listed), max_jobs=2, canceled=True)] == ['AAAAB']
     assert len(jobs.list_jobs(ListingClient(listed), max_jobs=3)) == 3
+
+
+class AccountClient:
+    """ListJobs and GetStatus over a dict of job id -> (device id, manifest, progress code)."""
+
+    def __init__(self, jobs_):
+        self.jobs = jobs_
+        self.get_status_calls = []
+
+    def iter_jobs(self, max_jobs=None, page_size=None):
+        for job_id in sorted(self.jobs, reverse=True):
+            yield {'job_id': job_id, 'is_canceled': self.jobs[job_id][2] == 'Canceled', 'job_type': 'Import'}
+
+    def get_status(self, job_id):
+        self.get_status_calls.append(job_id)
+        device, extra, code = self.jobs[job_id]
+        return {'job_id': job_id, 'job_type': 'Import', 'progress_code': code, 'creation_date': job_id,
+                'current_manifest': 'deviceId: %s\nbucket: b\n%s' % (device, extra)}
+
+
+def test_the_lookup_cache_spares_getstatus_of_other_drives_and_is_corrected_by_the_service():
+    account = AccountClient({'AAAA%s' % c: ('DEV-%s' % c, '', 'Pending') for c in 'ABCDEFGH'})
+    cache = {}
+    index = jobs.JobIndex(account, 4, cache).refresh()
+    assert len(account.get_status_calls) == 8 and sorted(cache) == sorted(account.jobs)
+    assert index.same('DEV-C', jobs.canonical_manifest('bucket: b\ndeviceId: DEV-C\n'), 'Import')[0] == 'AAAAC'
+
+    # Next run: only the drive's own job is asked for.
+    account.get_status_calls = []
+    index = jobs.JobIndex(account, 4, cache).refresh()
+    assert account.get_status_calls == []
+    assert index.same('DEV-C', jobs.canonical_manifest('deviceId: DEV-C\nbucket: b\n'), 'Import')[0] == 'AAAAC'
+    assert account.get_status_calls == ['AAAAC']
+
+    # Changed elsewhere: job D now carries drive C's id, E was canceled, a new job J appeared.
+    account.jobs['AAAAD'] = ('DEV-C', 'prefix: p/\n', 'Pending')
+    account.jobs['AAAAE'] = ('DEV-E', '', 'Canceled')
+    account.jobs['AAAAJ'] = ('DEV-J', '', 'Pending')
+    account.get_status_calls = []
+    index = jobs.JobIndex(account, 4, cache).refresh()
+    assert account.get_status_calls == ['AAAAJ'] and 'AAAAE' not in cache
+    assert [item[0] for item in index.for_device('DEV-C')] == ['AAAAC']  # the cache still says D is DEV-D
+    cache['AAAAD']['device_id'] = 'DEV-C'  # a run that saw D's new manifest would have learnt this
+    index = jobs.JobIndex(account, 4, cache).refresh()
+    assert [item[0] for item in index.for_device('DEV-C')] == ['AAAAD', 'AAAAC']
+    # A cache entry that lies is corrected by the service's answer.
+    cache['AAAAF']['device_id'] = 'DEV-X'
+    account.jobs['AAAAF'] = ('DEV-F', '', 'Pending')
+    index = jobs.JobIndex(account, 4, cache).refresh()
+    assert index.for_device('DEV-X') == [] and cache['AAAAF']['device_id'] == 'DEV-F'
