@@ -24,7 +24,7 @@ description:
     installed; NTFS with the kernel's C(ntfs3), else C(ntfs-3g); exFAT with C(exfat), else
     C(mount.exfat-fuse).
 author:
-  - awsie.importexport contributors
+  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
