@@ -23,13 +23,13 @@ import datetime
 import time
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError, is_code
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import canonical_manifest_bytes
 
-try:  # the manifest library's canonical rendering, when present
-    from ansible_collections.awsie.importexport.plugins.module_utils.manifest import canonical_manifest as _canonical
-except ImportError:  # pragma: no cover - older manifest library
-    _canonical = None
+
+def _manifest_lib():
+    # Imported on first use: the polling modules never need it, and it costs ~0.1 s to import.
+    from ansible_collections.awsie.importexport.plugins.module_utils import manifest  # pylint: disable=import-outside-toplevel
+    return manifest
 
 RUNNING_CODES = ('Pending', 'InProgress')
 DEAD_CODES = ('Canceled', 'Expired')
@@ -54,19 +54,19 @@ def canonical_manifest(text):
     """The canonical form compared for idempotency: the manifest library's rendering, or CRLF->LF bytes."""
     if text is None:
         return None
-    if _canonical is not None:
-        try:
-            return _canonical(text)
-        except (ManifestError, ValueError, TypeError):
-            pass
-    return canonical_manifest_bytes(text).decode('utf-8', 'replace')
+    lib = _manifest_lib()
+    try:
+        return lib.canonical_manifest(text)
+    except (lib.ManifestError, ValueError, TypeError):
+        return canonical_manifest_bytes(text).decode('utf-8', 'replace')
 
 
 def device_id_of(text):
     """The manifest's ``deviceId`` as text, or None when it has none or does not parse."""
+    lib = _manifest_lib()
     try:
-        value = parse_manifest(text).get('deviceId')
-    except ManifestError:
+        value = lib.parse_manifest(text).get('deviceId')
+    except lib.ManifestError:
         return None
     return None if value is None else str(value)
 
