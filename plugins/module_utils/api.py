@@ -21,7 +21,9 @@ No Ansible imports: plain pytest covers it.
 
 from __future__ import annotations
 
+import functools
 import http.client
+import os
 import random
 import re
 import threading
@@ -159,6 +161,7 @@ _BOOL_FIELDS = frozenset(('IsCanceled', 'IsTruncated', 'Success', 'ValidateOnly'
 _INT_FIELDS = frozenset(('ErrorCount',))
 
 
+@functools.lru_cache(maxsize=512)
 def snake_case(name):
     """``SignatureFileContents`` -> ``signature_file_contents``; ``ShippingLabelURL`` -> ``shipping_label_url``."""
     return _CAMEL_2.sub(r'\1_\2', _CAMEL_1.sub(r'\1_\2', name)).lower()
@@ -274,12 +277,17 @@ class QueryClient:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self.stats = {'requests': 0, 'retries': 0, 'by_action': {}}
-        self.session = requests.Session()  # trust_env: proxies and REQUESTS_CA_BUNDLE from the environment
+        # Proxies and the CA bundle variables of the environment are read once here, not on every
+        # request (requests scans the whole environment per request otherwise: ~0.7 ms each).
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.proxies = requests.utils.get_environ_proxies(self._url)
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, int(pool_size)), max_retries=0)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = '%s python-requests/%s' % (USER_AGENT, requests.__version__)
-        self.verify = (ca_bundle or True) if validate_certs else False
+        env_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
+        self.verify = (ca_bundle or env_bundle or True) if validate_certs else False
         if not validate_certs:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
@@ -336,7 +344,7 @@ class QueryClient:
         try:
             response = self.session.post(
                 self._url, data=encode_params(signed).encode('ascii'), timeout=self.timeout, verify=self.verify,
-                stream=True, allow_redirects=False,
+                proxies=self.proxies, stream=True, allow_redirects=False,
                 headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
             try:
                 body = self._read_body(response, action)
@@ -483,7 +491,8 @@ class QueryClient:
     def download(self, url, max_bytes=50 * 1024 * 1024):
         """GET a label URL (pre-signed S3 link); bytes, with the same TLS, timeout and size rules."""
         try:
-            response = self.session.get(url, timeout=self.timeout, verify=self.verify, stream=True)
+            response = self.session.get(url, timeout=self.timeout, verify=self.verify, stream=True,
+                                        proxies=requests.utils.get_environ_proxies(url))
             try:
                 if response.status_code != 200:
                     raise TransportError('downloading %s gave HTTP %d' % (url, response.status_code),
