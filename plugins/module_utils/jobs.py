@@ -31,6 +31,7 @@ def _manifest_lib():
     from ansible_collections.awsie.importexport.plugins.module_utils import manifest  # pylint: disable=import-outside-toplevel
     return manifest
 
+
 RUNNING_CODES = ('Pending', 'InProgress')
 DEAD_CODES = ('Canceled', 'Expired')
 STATUS_FIELDS = ('job_id', 'job_type', 'location_code', 'location_message', 'progress_code', 'progress_message',
