@@ -71,7 +71,8 @@ options:
         5xx answers, timeouts and connection errors are retried with full-jitter exponential
         backoff (0.25 s doubling, at most 20 s between attempts).
       - A CreateJob whose answer was lost is not repeated blindly; the account's jobs are
-        looked up first, and a job found for the same drive and manifest is the result.
+        looked up first (after a read timeout, repeatedly for up to twice O(read_timeout)), and
+        a job found for the same drive and manifest is the result.
     type: int
     default: 10
   max_retry_time:

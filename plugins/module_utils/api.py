@@ -431,7 +431,7 @@ class QueryClient:
                 exc.attempts, exc.elapsed = attempt, self._clock() - start
                 safe = self.retryable(exc, idempotent)
                 if not safe and on_unknown is not None and exc.outcome_unknown:
-                    found = on_unknown()
+                    found = self._look_up(on_unknown, exc, start)
                     if found is not None:
                         found['recovered_from'] = exc.code
                         return found
@@ -443,6 +443,27 @@ class QueryClient:
                     exc.exhausted = True
                     raise
             self._sleep(delay)
+
+    def _look_up(self, on_unknown, exc, start):
+        """Ask ``on_unknown`` whether a call with a lost answer went through.
+
+        A closed connection or a 500 means the service has finished with the request: one look
+        is authoritative. After a read timeout it may still be working on it, so the look is
+        repeated (0.5 s doubling, at most 10 s apart) for up to twice read_timeout before the
+        call may be sent again.
+        """
+        found = on_unknown()
+        if found is not None or exc.code != 'Timeout':
+            return found
+        deadline = min(self._clock() + 2 * self.timeout[1], start + self.max_retry_time)
+        wait = 0.5
+        while self._clock() + wait <= deadline:
+            self._sleep(wait)
+            found = on_unknown()
+            if found is not None:
+                return found
+            wait = min(wait * 2, 10.0)
+        return None
 
     # -- actions
     def create_job(self, job_type, manifest, validate_only=False, on_unknown=None):

@@ -100,3 +100,24 @@ def test_exhausted_retries_fail_clearly_naming_the_last_code(playbook, ie_servic
     assert create['api_calls']['by_action']['CreateJob'] == 4
     assert [j['job_id'] for j in all_jobs(ie_service)] == [job['job_id']]
     assert list(quiet_client(ie_service, access_key=ak2, secret_key=sk2).iter_jobs()) == []
+
+
+SLOW_CREATE = '''
+- name: CreateJob answers after read_timeout, but the service creates the job
+  awsie.importexport.ie_job:
+    manifest_content: "{{ manifest }}"
+    read_timeout: 1.5
+  register: r_slow
+'''
+
+
+def test_a_createjob_answered_too_late_is_found_not_created_twice(playbook, ie_service):
+    manifest = import_manifest(ie_service.access_key, ie_service.new_bucket(), device_id='SLOW-1')
+    ie_service.set_faults('CreateJob:latency=2')
+    r = run_tasks(playbook, ie_service, SLOW_CREATE, dict(manifest=manifest))
+    ie_service.clear_faults()
+    slow = r['r_slow']
+    assert slow['changed'] and slow['action'] == 'created' and slow['recovered_from'] == 'Timeout'
+    assert slow['api_calls']['by_action']['CreateJob'] == 1 and slow['api_calls']['by_action']['ListJobs'] >= 2
+    assert [j['job_id'] for j in all_jobs(ie_service)] == [slow['job_id']]
+    assert slow['signature_file_contents'].startswith('version:2.0\n')

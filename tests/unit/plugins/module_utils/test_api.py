@@ -313,6 +313,34 @@ def test_createjob_without_a_look_up_is_never_repeated_after_an_unknown_outcome(
     assert info.value.outcome_unknown and len(server.requests) == 1
 
 
+def test_a_createjob_still_in_progress_after_read_timeout_is_looked_up_again_not_resent(server):
+    created = []
+
+    def slow_create(handler):
+        time.sleep(0.6)  # the service keeps working after the client gave up
+        created.append('ABCDE')
+    server.script(slow_create)
+    looks = []
+
+    def look_up():
+        looks.append(time.monotonic())
+        return {'job_id': created[0]} if created else None
+    start = time.monotonic()
+    result = client_for(server, read_timeout=0.4, sleep=time.sleep).create_job('Import', 'x', on_unknown=look_up)
+    assert result == {'job_id': 'ABCDE', 'recovered_from': 'Timeout'}
+    assert len(server.requests) == 1 and len(looks) >= 2 and time.monotonic() - start < 3
+
+
+def test_a_timed_out_createjob_is_sent_again_only_after_the_grace_period(server):
+    server.script(lambda handler: time.sleep(0.6), ok('CreateJob', '<JobId>ABCDF</JobId>'))
+    fake_looks = []
+    client = client_for(server, read_timeout=0.3, sleep=time.sleep)
+    start = time.monotonic()
+    result = client.create_job('Import', 'x', on_unknown=lambda: fake_looks.append(time.monotonic()))
+    assert result['job_id'] == 'ABCDF' and len(server.requests) == 2
+    assert fake_looks[-1] - start >= 0.3 + 0.5  # looked again after the first wait, before resending
+
+
 def test_createjob_throttled_is_retried_without_a_look_up(server):
     server.script(err(400, 'Throttling'), ok('CreateJob', '<JobId>ABCDF</JobId>'))
     looked = []
