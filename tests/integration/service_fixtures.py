@@ -5,6 +5,7 @@ server (moto, started once per session), stopped after the test.
 ``ie_service_factory(**options)``: the same with options (accounts, faults, clock_speed,
 step_seconds, admin_token, tls, own_s3, extra_args).
 """
+import logging
 import os
 import selectors
 import shutil
@@ -164,6 +165,7 @@ class IEService:
 class _MotoServer:
     def __init__(self):
         from moto.server import ThreadedMotoServer  # pylint: disable=import-outside-toplevel
+        logging.getLogger('werkzeug').setLevel(logging.ERROR)  # one log line per S3 request drowns reports
         self.server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()
