@@ -26,13 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 BIN = os.path.dirname(sys.executable)
-BUILD = os.path.abspath(os.environ.get('IE_BUILD_DIR', os.path.join(REPO, '.build')))
-COLLECTIONS = os.path.join(BUILD, 'collections')
-LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'awsie', 'importexport')
-if not os.path.islink(LINK):
-    os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(REPO, LINK)
-sys.path[:0] = [COLLECTIONS, REPO]
+sys.path.insert(0, REPO)
+
+from tests.collection_path import BUILD, link_collection  # noqa: E402  pylint: disable=wrong-import-position
+
+COLLECTIONS = link_collection()
 
 import requests  # noqa: E402  pylint: disable=wrong-import-position
 
