@@ -23,7 +23,7 @@ import datetime
 import time
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError, is_code
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import canonical_manifest_bytes
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import signed_manifest_bytes
 
 
 def _manifest_lib():
@@ -51,15 +51,15 @@ def is_terminal(progress_code):
     return progress_code is not None and progress_code not in RUNNING_CODES
 
 
-def canonical_manifest(text):
-    """The canonical form compared for idempotency: the manifest library's rendering, or CRLF->LF bytes."""
+def manifest_identity(text):
+    """What makes two job manifests the same job: their canonical YAML (never what is signed)."""
     if text is None:
         return None
     lib = _manifest_lib()
     try:
-        return lib.canonical_manifest(text)
+        return lib.canonical_yaml(text)
     except (lib.ManifestError, ValueError, TypeError):
-        return canonical_manifest_bytes(text).decode('utf-8', 'replace')
+        return signed_manifest_bytes(text).decode('utf-8', 'replace')
 
 
 def device_id_of(text):
@@ -220,7 +220,7 @@ class JobIndex:
 
     def same(self, device_id, canonical, job_type):
         for job_id, status in self.for_device(device_id):
-            if canonical_manifest(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
+            if manifest_identity(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
                 return job_id, status
         return None
 
@@ -229,7 +229,7 @@ class JobIndex:
 
 def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, concurrency=8, cache=None):
     """Make the drive's job exist with this manifest. Returns a result dict with ``changed`` and ``action``."""
-    canonical = canonical_manifest(manifest)
+    canonical = manifest_identity(manifest)
     device_id = device_id_of(manifest)
     if job_id is None:
         if device_id is None:
@@ -272,7 +272,7 @@ def _create(client, index, job_type, manifest, canonical, device_id, check_mode)
 
 
 def _update(client, job_id, status, job_type, manifest, canonical, device_id, check_mode):
-    if canonical_manifest(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
+    if manifest_identity(status.get('current_manifest')) == canonical and status.get('job_type') == job_type:
         return dict(job_result(status), job_id=job_id, changed=False, action='none', device_id=device_id)
     code = status.get('progress_code')
     if code in DEAD_CODES:

@@ -1061,8 +1061,10 @@ def render_manifest(manifest, job_type='Import', kind=None):
     return '\n'.join(lines) + '\n'
 
 
-def canonical_manifest(data, job_type=None, kind=None):
-    """The rendering of manifest text: equal for manifests that mean the same (CRLF, spacing, order).
+def canonical_yaml(data, job_type=None, kind=None):
+    """The canonical YAML of manifest text: equal for manifests that mean the same (CRLF, spacing,
+    order). This is what idempotency compares; it is never what a SIGNATURE covers (see
+    signing.signed_manifest_bytes, the bytes as written).
 
     Raises ManifestError when the text cannot be read as a manifest.
     """

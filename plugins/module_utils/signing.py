@@ -68,14 +68,14 @@ def normalize_job_id(job_id):
 
 # ---------------------------------------------------------------- SIGNATURE
 
-def canonical_manifest_bytes(manifest):
+def signed_manifest_bytes(manifest):
     """The manifest as signed: every CRLF made LF, nothing else changed (a lone CR stays)."""
     return _to_bytes(manifest).replace(b'\r\n', b'\n')
 
 
 def signing_string(job_id, manifest):
     """jobId + "\\n" + canonical manifest bytes: what the SIGNATURE's HMAC covers."""
-    return normalize_job_id(job_id).encode('ascii') + b'\n' + canonical_manifest_bytes(manifest)
+    return normalize_job_id(job_id).encode('ascii') + b'\n' + signed_manifest_bytes(manifest)
 
 
 def compute_signature(secret_key, job_id, manifest):

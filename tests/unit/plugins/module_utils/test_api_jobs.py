@@ -108,8 +108,8 @@ def test_summaries_never_carry_the_manifest():
 def test_canonical_comparison_ignores_crlf_spacing_and_order_but_not_values():
     a = 'manifestVersion: 2.0\r\ndeviceId: "0012"\r\nbucket: b\r\n'
     b = 'deviceId:   "0012"\nmanifestVersion: 2.0\nbucket: b\n'
-    assert jobs.canonical_manifest(a) == jobs.canonical_manifest(b)
-    assert jobs.canonical_manifest(a) != jobs.canonical_manifest(b.replace('bucket: b', 'bucket: c'))
+    assert jobs.manifest_identity(a) == jobs.manifest_identity(b)
+    assert jobs.manifest_identity(a) != jobs.manifest_identity(b.replace('bucket: b', 'bucket: c'))
     assert jobs.device_id_of(a) == '0012' and jobs.device_id_of('not: [yaml') is None
 
 
@@ -165,13 +165,13 @@ def test_the_lookup_cache_spares_getstatus_of_other_drives_and_is_corrected_by_t
     cache = {}
     index = jobs.JobIndex(account, 4, cache).refresh()
     assert len(account.get_status_calls) == 8 and sorted(cache) == sorted(account.jobs)
-    assert index.same('DEV-C', jobs.canonical_manifest('bucket: b\ndeviceId: DEV-C\n'), 'Import')[0] == 'AAAAC'
+    assert index.same('DEV-C', jobs.manifest_identity('bucket: b\ndeviceId: DEV-C\n'), 'Import')[0] == 'AAAAC'
 
     # Next run: only the drive's own job is asked for.
     account.get_status_calls = []
     index = jobs.JobIndex(account, 4, cache).refresh()
     assert account.get_status_calls == []
-    assert index.same('DEV-C', jobs.canonical_manifest('deviceId: DEV-C\nbucket: b\n'), 'Import')[0] == 'AAAAC'
+    assert index.same('DEV-C', jobs.manifest_identity('deviceId: DEV-C\nbucket: b\n'), 'Import')[0] == 'AAAAC'
     assert account.get_status_calls == ['AAAAC']
 
     # Changed elsewhere: job D now carries drive C's id, E was canceled, a new job J appeared.

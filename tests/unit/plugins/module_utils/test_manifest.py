@@ -233,19 +233,19 @@ def test_rendering_follows_the_decisions():
 
 def test_crlf_and_lf_manifests_have_the_same_canonical_form():
     lf = corpus.good_bytes('s3-export')
-    assert M.canonical_manifest(lf.replace(b'\n', b'\r\n')) == M.canonical_manifest(lf) == lf.decode()
+    assert M.canonical_yaml(lf.replace(b'\n', b'\r\n')) == M.canonical_yaml(lf) == lf.decode()
 
 
 def test_canonical_form_ignores_key_order_spacing_and_quoting():
     a = 'bucket: b-1\nmanifestVersion: 2.0\ndeviceId: \'0012\'\naccessKeyId:   AKIAIOSFODNN7EXAMPLE\n'
     b = 'manifestVersion: 2.0\naccessKeyId: AKIAIOSFODNN7EXAMPLE\ndeviceId: "0012"\nbucket: b-1   # the bucket\n'
-    assert M.canonical_manifest(a) == M.canonical_manifest(b)
-    assert M.canonical_manifest(a) != M.canonical_manifest(b.replace('b-1', 'b-2'))
+    assert M.canonical_yaml(a) == M.canonical_yaml(b)
+    assert M.canonical_yaml(a) != M.canonical_yaml(b.replace('b-1', 'b-2'))
 
 
-def test_canonical_manifest_raises_on_unreadable_text():
+def test_canonical_yaml_raises_on_unreadable_text():
     with pytest.raises(M.ManifestError) as info:
-        M.canonical_manifest(b'a: [unclosed\n')
+        M.canonical_yaml(b'a: [unclosed\n')
     assert info.value.problems[0].code == 'MalformedManifest'
 
 

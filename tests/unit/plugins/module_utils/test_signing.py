@@ -62,7 +62,7 @@ def test_spec_illustration_vector():
 
 
 def test_only_crlf_pairs_are_rewritten_lone_cr_is_kept():
-    assert signing.canonical_manifest_bytes(b'a\r\nb\rc\n\r\r\n') == b'a\nb\rc\n\r\n'
+    assert signing.signed_manifest_bytes(b'a\r\nb\rc\n\r\r\n') == b'a\nb\rc\n\r\n'
 
 
 def test_crlf_manifest_signs_like_its_lf_twin_and_one_byte_changes_it():

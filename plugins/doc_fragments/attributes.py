@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """The ``attributes`` every module of the collection shares, written once.
+
+    Ansible merges a module's own ``attributes`` over these, key by key, so a module states
+    only what differs (the ``details`` of its check mode, ``diff_mode: full``).
+    """
+
+    # Every module: Linux/POSIX hosts, full check mode, no diff unless the module says so.
+    DOCUMENTATION = r'''
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+'''
+
+    # Modules that call the Import/Export Query API: members of the module_defaults group.
+    API = r'''
+attributes:
+  action_group:
+    version_added: 0.1.0
+    membership: [awsie.importexport.ie]
+'''
+
+    # Modules with an action plugin that writes a file on the managed host.
+    FILES = r'''
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  safe_file_operations:
+    description: Uses Ansible's strategy to make file operations atomic.
+    support: full
+'''
