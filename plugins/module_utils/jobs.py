@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import re
 import time
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError, is_code
@@ -72,11 +73,26 @@ def device_id_of(text):
     return None if value is None else str(value)
 
 
+_DEVICE_ID_LINE = re.compile(r'^deviceId:[ \t]*(?P<value>[^\s#\'"\[{&*!|>%@`][^#\n]*?|"[^"\\\n]*"|\'[^\'\n]*\')[ \t]*$', re.M)
+
+
+def quick_device_id(text):
+    """The manifest's ``deviceId``: read from its top-level line when plain (as rendered), else parsed."""
+    if not text:
+        return None
+    found = _DEVICE_ID_LINE.findall(text)
+    if len(found) == 1:
+        value = found[0]
+        return value[1:-1] if value[:1] in ('"', "'") else value
+    return device_id_of(text)
+
+
 def summarize_status(job_id, status):
-    """A GetStatus result as the per-job dict the modules return (no manifest: it may hold secrets)."""
+    """A GetStatus result as the per-job dict the modules return (no manifest: it may hold secrets; its deviceId only)."""
     out = {name: status.get(name) for name in STATUS_FIELDS}
     out['job_id'] = out['job_id'] or job_id
     out['terminal'] = is_terminal(out['progress_code'])
+    out['device_id'] = quick_device_id(status.get('current_manifest'))
     return out
 
 

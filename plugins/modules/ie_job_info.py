@@ -116,7 +116,7 @@ jobs:
       description: The GetStatus fields of the job (as in M(awsie.importexport.ie_job_status)), or C(error).
       type: dict
       returned: when O(include_status=true)
-      sample: {"progress_code": "Pending", "location_code": "NotReceived", "terminal": false}
+      sample: {"progress_code": "Pending", "location_code": "NotReceived", "terminal": false, "device_id": "WD-WCC4N1234567"}
   sample: [{"job_id": "53TX4", "job_type": "Import", "creation_date": "2026-11-23T14:00:00Z", "is_canceled": false}]
 job_ids:
   description: The ids of RV(jobs), for M(awsie.importexport.ie_job_status).

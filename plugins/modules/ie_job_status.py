@@ -174,6 +174,11 @@ jobs:
       type: bool
       returned: success
       sample: false
+    device_id:
+      description: "The C(deviceId) of the job's current manifest (the drive it is for); no other manifest field is returned."
+      type: str
+      returned: success
+      sample: WD-WCC4N1234567
     error:
       description: "Code, message and request id when GetStatus failed for this job."
       type: dict
