@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 
 # File system names as blkid reports them, with the aliases users write.
 ALIASES = {'fat32': 'vfat', 'fat': 'vfat', 'msdos': 'vfat', 'ntfs3': 'ntfs', 'ntfs-3g': 'ntfs',
@@ -131,6 +132,28 @@ def mount_command(driver, program, device, path, opts):
         rest = [o for o in opts if o not in ('ro', 'rw', 'rw+')]
         return [program, '-o', ','.join([mode, 'fsname=' + device, 'subtype=fusefat'] + rest), device, path]
     return [program] + (['-o', ','.join(opts)] if opts else []) + [device, path]
+
+
+def unmount(run, path, attempts=5, delay=0.2):
+    """Unmount ``path``, retrying while it is busy; ``(unmounted, message)``.
+
+    FUSE daemons and just-closed files keep a mount busy for a moment, so ``umount`` is tried
+    up to ``attempts`` times, waiting ``delay`` seconds and then twice as long each time
+    (0.2 + 0.4 + 0.8 + 1.6 s with the defaults). ``unmounted`` is True when ``umount`` succeeded
+    once or nothing is mounted at ``path`` (any more); ``message`` is the last error of ``umount``.
+    Raises MountError when findmnt fails.
+    """
+    message = ''
+    for attempt in range(max(1, attempts)):
+        if attempt:
+            time.sleep(delay * 2 ** (attempt - 1))
+        if mounted_at(run, path) is None:
+            return True, message
+        rc, out, err = run(['umount', path])
+        if rc == 0:
+            return True, ''  # one unmount only: a mount stacked below stays
+        message = (err or out or 'umount exited %d' % rc).strip()
+    return mounted_at(run, path) is None, message
 
 
 def fstab_mentions(device, path, fstab='/etc/fstab'):

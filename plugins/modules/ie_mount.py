@@ -129,7 +129,6 @@ mount:
 
 import os
 import shutil
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.awsie.importexport.plugins.module_utils import mounts as M
@@ -201,15 +200,10 @@ def ensure_unmounted(module, run, result, src, path):
     result.update(changed=True, command=['umount', path])
     if module.check_mode:
         return
-    # FUSE daemons and just-closed files can keep the mount busy for a moment.
-    for _attempt in range(30):
-        rc, out, err = run(['umount', path])
-        if rc == 0 or not M.mounted_at(run, path):
-            break
-        time.sleep(0.2)
-    if M.mounted_at(run, path):
+    unmounted, message = M.unmount(run, path)
+    if not unmounted:
         module.fail_json(msg='unmounting %s failed: %s; see which processes use it with fuser -vm %s'
-                             % (path, (err or out).strip(), path), **result)
+                             % (path, message, path), **result)
     result['mount'] = {}
 
 
