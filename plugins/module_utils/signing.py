@@ -23,7 +23,9 @@ import hashlib
 import hmac
 import re
 
-JOB_ID_RE = re.compile(r'^[1-9A-NP-Z]{5}$')
+JOB_ID_ALPHABET = '123456789ABCDEFGHIJKLMNPQRSTUVWXYZ'  # digits 1-9, letters A-Z except O
+JOB_ID_LENGTH = 5
+JOB_ID_RE = re.compile(r'^[%s]{%d}$' % (JOB_ID_ALPHABET, JOB_ID_LENGTH))
 JOB_ID_RULE = ('five characters, digits 1-9 and letters A-Z except the letter O '
                '(case-insensitive)')
 
