@@ -11,4 +11,4 @@ from tests.collection_path import BUILD, link_collection
 os.environ['ANSIBLE_COLLECTIONS_PATH'] = link_collection()
 os.environ.setdefault('ANSIBLE_HOME', os.path.join(BUILD, 'ansible-home'))
 
-pytest_plugins = ['tests.integration.fixtures', 'tests.integration.service_fixtures']
+pytest_plugins = ['tests.integration.fixtures', 'tests.integration.service_fixtures', 'tests.integration.conftest_testbed']
