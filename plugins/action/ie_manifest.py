@@ -13,19 +13,9 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
-    JOB_TYPES, KINDS, MANIFEST_VERSION, ManifestError, detect_kind, load_and_validate, normalise, redact,
-    redact_text, render_manifest)
+    ManifestError, detect_kind, load_and_validate, load_fields, redact, redacted_text, render_manifest, size_problem)
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest.argspec import ie_manifest_spec
 from ansible_collections.awsie.importexport.plugins.plugin_utils.controller_files import read_controller_file
-
-ARGUMENT_SPEC = dict(
-    job_type=dict(type='str', choices=list(JOB_TYPES), default='Import'),
-    kind=dict(type='str', choices=list(KINDS)),
-    fields=dict(type='dict'),
-    src=dict(type='path'),
-    dest=dict(type='path'),
-    strict=dict(type='bool', default=True),
-    backup=dict(type='bool', default=False),
-)
 
 
 class ActionModule(ActionBase):
@@ -36,28 +26,30 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            _spec, args = self.validate_argument_spec(
-                argument_spec=ARGUMENT_SPEC, mutually_exclusive=[('fields', 'src')],
-                required_one_of=[('fields', 'src')])
+            _spec, args = self.validate_argument_spec(**ie_manifest_spec())
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=to_text(exc))
             return result
 
         try:
-            raw, manifest, problems = self._load(args)
+            manifest, problems = self._load(args)
         except (AnsibleError, ManifestError) as exc:
             result.update(failed=True, msg=to_text(exc))
             return result
         job_type = args['job_type']
         kind = args['kind'] or detect_kind(manifest if manifest is not None else {}, job_type)
+        content = None
+        if not problems:
+            content = render_manifest(manifest, job_type, kind)
+            problems = [p for p in [size_problem(content, 'the rendered manifest')] if p is not None]
         result.update(job_type=job_type, kind=kind, problems=[p.as_dict() for p in problems])
         if problems:
-            result.update(failed=True, changed=False, msg='the manifest has %d problem%s, nothing was written: %s' % (
-                len(problems), '' if len(problems) == 1 else 's', '; '.join(str(p) for p in problems)))
+            result.update(failed=True, changed=False, msg='the manifest%s has %d problem%s, nothing was written: %s' % (
+                ' in %s' % args['src'] if args['src'] else '', len(problems), '' if len(problems) == 1 else 's',
+                '; '.join(str(p) for p in problems)))
             return result
 
-        content = render_manifest(manifest, job_type, kind)
-        result.update(content=redact_text(content), manifest=redact(manifest),
+        result.update(content=redacted_text(manifest, job_type, kind), manifest=redact(manifest),
                       device_id=manifest.get('deviceId'), changed=False)
         if args['dest'] is None:
             return result
@@ -81,14 +73,8 @@ class ActionModule(ActionBase):
         return result
 
     def _load(self, args):
-        """(raw mapping or None, normalised manifest, problems)."""
-        job_type, kind, strict = args['job_type'], args['kind'], args['strict']
+        """(normalised manifest, problems) of the task's fields or src file."""
         if args['fields'] is not None:
-            raw = dict(args['fields'])
-            kind = kind or detect_kind(raw, job_type)
-            raw.setdefault('manifestVersion', MANIFEST_VERSION[kind])
-            manifest, problems = normalise(raw, job_type, kind, strict)
-            return raw, manifest, problems
+            return load_fields(args['fields'], args['job_type'], args['kind'], args['strict'])
         data = read_controller_file(self, args['src'], 'src')
-        manifest, problems = load_and_validate(data, job_type, kind, strict)
-        return manifest, manifest, problems
+        return load_and_validate(data, args['job_type'], args['kind'], args['strict'])

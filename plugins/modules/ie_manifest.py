@@ -212,51 +212,47 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, sync_file
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest import redact_text
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileError, read_regular_file, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest import MAX_MANIFEST_BYTES, redacted_diff
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest.argspec import ie_manifest_spec
+
+# What was at dest that the diff does not show, and why.
+NOT_SHOWN = {'symlink': 'a symbolic link, never followed: it is replaced by the file',
+             'too_large': 'over 1 MiB, not a manifest'}
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            job_type=dict(type='str', choices=['Import', 'Export'], default='Import'),
-            kind=dict(type='str', choices=['s3', 'ebs', 'glacier']),
-            fields=dict(type='dict'),
-            src=dict(type='path'),
-            dest=dict(type='path'),
-            strict=dict(type='bool', default=True),
-            backup=dict(type='bool', default=False),
-        ),
-        mutually_exclusive=[('fields', 'src')],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **ie_manifest_spec())
     # The action plugin validates and renders on the controller, then calls this module with
     # src set to the finished manifest in the remote temporary directory.
     src, dest = module.params['src'], module.params['dest']
     result = dict(changed=False, dest=dest)
-    if src is None or dest is None or module.params['fields'] is not None:
+    if src is None or dest is None:
         module.fail_json(msg='ie_manifest must run through its action plugin, which validates and renders the '
                              'manifest on the controller, and needs dest to write anything', **result)
     directory = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(directory):
         module.fail_json(msg='cannot write %s: directory %s does not exist; create it first' % (dest, directory),
                          **result)
-    if os.path.isdir(dest):
+    if os.path.isdir(dest) and not os.path.islink(dest):
         module.fail_json(msg='cannot write %s: it is a directory; give the path of the manifest file' % dest,
                          **result)
-    with open(src, 'rb') as handle:
-        content = handle.read()
     try:
-        outcome = sync_file(dest, content, check_mode=module.check_mode,
-                            backup=module.backup_local if module.params['backup'] else None)
-    except FileWriteError as exc:
+        content = read_regular_file(src, MAX_MANIFEST_BYTES)
+        outcome = sync_file(dest, content, check_mode=module.check_mode, backup=module.params['backup'],
+                            max_bytes=MAX_MANIFEST_BYTES)
+    except FileError as exc:
         module.fail_json(msg=str(exc), errno=exc.errno, **result)
-    before = outcome.pop('before')
+    before, before_kind = outcome.pop('before'), outcome.pop('before_kind')
     result.update(outcome)
     if module._diff:
-        result['diff'] = dict(before_header=dest, after_header=dest,
-                              before=redact_text(before.decode('utf-8', 'replace')) if before is not None else '',
-                              after=redact_text(content.decode('utf-8')))
+        # Both sides parsed, secrets masked, rendered again; what cannot be parsed is not shown.
+        result['diff'], warning = redacted_diff(dest, before, content, module.params['job_type'],
+                                                module.params['kind'])
+        if before_kind in NOT_SHOWN:
+            result['diff']['before_header'] = '%s (not shown: %s)' % (dest, NOT_SHOWN[before_kind])
+        if warning:
+            module.warn(warning)
     module.exit_json(**result)
 
 

@@ -163,3 +163,104 @@ def test_read_only_file_system_fails_cleanly_and_keeps_the_old_file(loop_drive, 
     result = json.loads(out.read_text())
     assert result['failed'] and 'read-only' in result['msg']
     assert open(dest, 'rb').read() == b'old\n'
+
+
+# ------------------------------------------------------------------ hardening (issue 14)
+
+# An existing dest whose secrets are written in every YAML style; each secret is unique so a
+# leak names its style. (issue 14, item 2)
+EXISTING_STYLES = {
+    'folded': ('trueCryptPassword: >-\n    folded-Secret-one\n    folded-Secret-two\n', ['folded-Secret']),
+    'literal': ('pinCode: |\n    literal-Secret-771\n', ['literal-Secret']),
+    'flow': ('customs: {pinCode: flow-Secret-772, trueCryptPassword: "flow-Secret-773"}\n', ['flow-Secret']),
+    'double-quoted-multiline': ('trueCryptPassword: "dq-Secret-first\n    dq-Secret-second"\n', ['dq-Secret']),
+    'single-quoted': ("pinCode: 'sq-Secret-774'\n", ['sq-Secret']),
+    'plain-multiline': ('trueCryptPassword: plain-Secret-first\n    plain-Secret-second\n', ['plain-Secret']),
+    'explicit-key': ('? pinCode\n: explicit-Secret-775\n', ['explicit-Secret']),
+    'look-alike-key': ('Pin-Code: alike-Secret-776\nx:\n    - password: alike-Secret-777\n', ['alike-Secret']),
+}
+# Not a manifest at all: its contents must not be shown. (tab indentation, a YAML error)
+UNREADABLE = 'logBucket: b\npinCode: |\n    broken-Secret-778\n\tbad: [\n'
+
+
+def test_diff_of_an_existing_file_masks_secrets_in_every_yaml_style(playbook, tmp_path):
+    good = corpus.good_bytes('s3-export').decode()
+    src = tmp_path / 'src.yml'
+    src.write_text(good)
+    body = ''
+    for style, (extra, _secrets) in sorted(EXISTING_STYLES.items()):
+        dest = tmp_path / ('%s.yml' % style)
+        dest.write_text(good.replace('logPrefix: logs/\n', 'logPrefix: old/\n') + extra)
+        body += manifest_task('r_' + style.replace('-', '_'), job_type='Export', src=str(src), dest=str(dest))
+    unreadable = tmp_path / 'unreadable.yml'
+    unreadable.write_text(UNREADABLE)
+    body += manifest_task('r_unreadable', job_type='Export', src=str(src), dest=str(unreadable))
+    proc = playbook.run(task(body), diff=True, verbosity=3, env=dict(ANSIBLE_KEEP_REMOTE_FILES='0'))
+    out = proc.stdout + proc.stderr
+    leaked = sorted(style for style, (_extra, secrets) in EXISTING_STYLES.items() if any(s in out for s in secrets))
+    assert leaked == [], 'secrets of these styles were printed: %s' % leaked
+    assert 'correct horse' not in out
+    # The diff is still a diff: the changed field shows on both sides.
+    assert '-logPrefix: old/' in out and '+logPrefix: logs/' in out
+    # A file that is not a manifest is not shown at all, and the run says why.
+    assert 'broken-Secret' not in out and 'bad: [' not in out
+    assert 'not shown' in out
+    for style in EXISTING_STYLES:
+        assert (tmp_path / ('%s.yml' % style)).read_text() == good, style
+    assert unreadable.read_text() == good
+
+
+SECRET_LOOKING = {
+    'env-file': 'db_password=envSecret-881\napi_token=envSecret-882\n',
+    'one-line': 'db_password=lineSecret-883',
+    'undefined-alias': 'logBucket: *aliasSecret-884\n',
+    'unknown-tag': 'logBucket: !tagSecret-885 x\n',
+    'bad-escape': 'logBucket: "escSecret-886 \\q"\n',
+    'json-string': '"jsonSecret-887 and more text"\n',
+}
+
+
+def test_a_src_that_is_not_a_manifest_is_named_never_quoted(playbook, tmp_path):
+    """(issue 14, item 3) at -vvv, for ie_manifest src and ie_signature manifest_src."""
+    body = ''
+    for name, text in sorted(SECRET_LOOKING.items()):
+        path = tmp_path / ('%s.txt' % name)
+        path.write_text(text)
+        body += manifest_task('m_' + name.replace('-', '_'), ignore_errors=True, src=str(path),
+                              dest=str(tmp_path / ('%s.out' % name)))
+        body += ('    - name: Sign\n      awsie.importexport.ie_signature:\n        dest: %s\n'
+                 '        job_id: ABCDE\n        secret_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'
+                 '        manifest_src: %s\n      ignore_errors: true\n' % (tmp_path, path))
+    out_file = tmp_path / 'out.json'
+    body += dump_task('[%s]' % ', '.join('m_' + n.replace('-', '_') for n in sorted(SECRET_LOOKING)), out_file)
+    proc = playbook.run(task(body), verbosity=3)
+    out = proc.stdout + proc.stderr
+    for name, text in SECRET_LOOKING.items():
+        secret = text.split('Secret-')[1][:3]
+        assert 'Secret-' + secret not in out, '%s: the file contents were printed' % name
+    results = json.loads(out_file.read_text())
+    for name, result in zip(sorted(SECRET_LOOKING), results):
+        assert result['failed'], name
+        assert str(tmp_path / ('%s.txt' % name)) in result['msg'], (name, result['msg'])
+        assert result['problems'], name
+    assert 'ignored=%d' % (2 * len(SECRET_LOOKING)) in proc.stdout
+    assert not list(tmp_path.glob('*.out'))
+
+
+def test_fields_that_render_past_the_size_limit_are_refused_like_a_big_src(playbook, tmp_path):
+    """(issue 14, item 14) a 10 MB field value: refused, the field and the limit named, nothing written."""
+    dest = tmp_path / 'big.yml'
+    fields = dict(accessKeyId='AKIAIOSFODNN7EXAMPLE', deviceId='D1', bucket='b-1',
+                  prefix="{{ 'x' * (10 * 1024 * 1024) }}",
+                  returnAddress=dict(name='J', street1='1 Main St', city='Berlin', postalCode='10115',
+                                     phoneNumber='+49 30 123456', country='Germany'))
+    out = tmp_path / 'out.json'
+    proc = playbook.run(task(manifest_task(fields=fields, dest=str(dest), ignore_errors=True)
+                             + '    - name: Save\n      ansible.builtin.copy:\n'
+                               '        content: "{{ out | dict2items | rejectattr(\'key\', \'in\', [\'invocation\'])'
+                               ' | items2dict | to_json }}"\n        dest: %s\n' % out))
+    result = json.loads(out.read_text())
+    assert result['failed'] and not dest.exists()
+    assert [p['path'] for p in result['problems']] == ['prefix']
+    assert '1048576' in result['msg'] and 'prefix' in result['msg']
+    assert len(out.read_text()) < 10000 and len(proc.stdout) < 100000

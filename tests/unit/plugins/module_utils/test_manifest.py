@@ -260,11 +260,12 @@ def test_redaction_of_secrets_in_values_and_text():
     red = M.redact(manifest)
     assert red['trueCryptPassword'] == red['pinCode'] == '********'
     assert manifest['pinCode'] == '0042'
-    text = M.render_manifest(manifest, 'Export')
-    redacted = M.redact_text(text)
+    redacted = M.redacted_text(manifest, 'Export')
     assert 'correct horse' not in redacted and '0042' not in redacted
     assert 'trueCryptPassword: ********' in redacted and 'pinCode: ********' in redacted
-    assert M.redact_text('trueCryptPassword:apassword\n') == 'trueCryptPassword: ********\n'
+    # Masked in the parsed document: text that is not a manifest is not shown at all.
+    with pytest.raises(M.ManifestError):
+        M.redacted_view('trueCryptPassword:apassword\n')
     assert sorted(M.secrets_of(manifest)) == ['0042', 'correct horse battery staple']
 
 
