@@ -29,11 +29,7 @@ def _leftovers(run_id, rundir, pids=()):
     mounts = subprocess.run(['findmnt', '-rn', '-o', 'TARGET,SOURCE'], capture_output=True, text=True, check=False).stdout
     procs = []
     for pid in tb._pids():  # pylint: disable=protected-access
-        try:
-            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
-                cmdline = handle.read().replace(b'\0', b' ').decode(errors='replace')
-        except OSError:
-            continue
+        cmdline = tb._cmdline(pid)  # pylint: disable=protected-access
         if marker in cmdline or (tb.PREFIX + run_id) in cmdline:
             procs.append('%d %s' % (pid, cmdline))
     procs += ['%d (recorded)' % pid for pid, start in pids if tb._alive(pid, start)]  # pylint: disable=protected-access

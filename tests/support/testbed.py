@@ -208,26 +208,52 @@ def _mountinfo(pid='self'):
     return points
 
 
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            return handle.read().replace(b'\0', b' ').decode(errors='replace')
+    except OSError:
+        return ''
+
+
+def _orphans(run_id):
+    """Processes in network namespaces of the run whose names were already deleted.
+
+    Found through a process that names the run's directory on its command line (sshd -f
+    .../ietb-<id>/...); every process sharing its network namespace belongs to the run. The
+    caller's and PID 1's namespaces are never taken.
+    """
+    needle = '/%s%s/' % (PREFIX, run_id)
+    spared = {_ns_inode('/proc/self/ns/net'), _ns_inode('/proc/1/ns/net'), None}
+    inodes = {_ns_inode('/proc/%d/ns/net' % pid) for pid in _pids() if needle in _cmdline(pid)} - spared
+    if not inodes:
+        return set()
+    return {pid for pid in _pids() if pid != os.getpid() and _ns_inode('/proc/%d/ns/net' % pid) in inodes}
+
+
 def destroy_run(run_id, rundir=None, grace=2.0):
     """Remove everything of run <run_id>: processes, mounts, namespaces, loop devices, run dir."""
     rundir = rundir or os.path.join(_base_dir(), PREFIX + run_id)
     names = [name for name in netns_list() if name.startswith(PREFIX + run_id + '-')]
-    own_mnt = _ns_inode('/proc/self/ns/mnt')
-    own_points = set(_mountinfo())
-    # 1. Unmount what was mounted inside the hosts' mount namespaces (FUSE daemons then exit).
-    for name in names:
-        seen = set()
-        for pid in _pids_in_netns(name):
-            mnt = _ns_inode('/proc/%d/ns/mnt' % pid)
-            if mnt is None or mnt == own_mnt or mnt in seen:
-                continue
-            seen.add(mnt)
-            extra = [point for point in _mountinfo(pid) if point not in own_points]
-            for point in reversed(extra):
-                subprocess.run(['nsenter', '-t', str(pid), '-m', '--', 'umount', '-l', point],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=30)
-    # 2. End every process in the run's namespaces (verified by namespace, so by PID).
     pids = set()
+    for name in names:
+        pids.update(_pids_in_netns(name))
+    pids.update(_orphans(run_id))
+    # 1. Unmount what was mounted inside the hosts' mount namespaces (FUSE daemons then exit):
+    #    only in mount namespaces that no process outside the run's network namespaces uses.
+    outside = {_ns_inode('/proc/%d/ns/mnt' % pid) for pid in _pids() if pid not in pids}
+    own_points = set(_mountinfo())
+    done = set()
+    for pid in sorted(pids):
+        mnt = _ns_inode('/proc/%d/ns/mnt' % pid)
+        if mnt is None or mnt in outside or mnt in done:
+            continue
+        done.add(mnt)
+        extra = [point for point in _mountinfo(pid) if point not in own_points]
+        for point in reversed(extra):
+            subprocess.run(['nsenter', '-t', str(pid), '-m', '--', 'umount', '-l', point],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=30)
+    # 2. End every process in the run's namespaces (verified by namespace, so by PID).
     for name in names:
         pids.update(_pids_in_netns(name))
     _kill_pids(sorted(pids), grace)
@@ -239,9 +265,10 @@ def destroy_run(run_id, rundir=None, grace=2.0):
     for point in reversed(_mountinfo()):
         if point.startswith(marker):
             subprocess.run(['umount', '-l', point], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    run_path = re.compile('/' + re.escape(PREFIX + run_id) + '/')
     deadline = time.monotonic() + 10
     while True:
-        ours = [dev for dev, back in loop_devices().items() if back.startswith(marker)]
+        ours = [dev for dev, back in loop_devices().items() if back.startswith(marker) or run_path.search(back)]
         if not ours or time.monotonic() > deadline:
             break
         for dev in ours:
@@ -271,25 +298,30 @@ def cleanup_stale(include_detached=False, base=None):
     (``up``) are removed only with include_detached=True.
     """
     base = base or _base_dir()
-    ids = set()
+    rundirs = {}
     for name in netns_list():
         match = re.match(re.escape(PREFIX) + r'([0-9a-f]{6,})-', name)
         if match:
-            ids.add(match.group(1))
+            rundirs.setdefault(match.group(1), os.path.join(base, PREFIX + match.group(1)))
+    for back in loop_devices().values():
+        # The run directory of a run made with another IE_TESTBED_TMP: from its images' paths.
+        match = re.search(r'^(.*/' + re.escape(PREFIX) + r'([0-9a-f]{6,}))/images/', back)
+        if match:
+            rundirs[match.group(2)] = match.group(1)
+    for pid in _pids():
+        # Processes of a run whose namespace names are gone (sshd -f <rundir>/hosts/...).
+        match = re.search(r'(/\S*/' + re.escape(PREFIX) + r'([0-9a-f]{6,}))/hosts/', _cmdline(pid))
+        if match:
+            rundirs.setdefault(match.group(2), match.group(1))
     try:
         for entry in os.listdir(base):
             match = re.match(re.escape(PREFIX) + r'([0-9a-f]{6,})$', entry)
             if match:
-                ids.add(match.group(1))
+                rundirs[match.group(1)] = os.path.join(base, entry)
     except OSError:
         pass
-    for back in loop_devices().values():
-        match = re.search(re.escape(os.path.join(base, PREFIX)) + r'([0-9a-f]{6,})/', back)
-        if match:
-            ids.add(match.group(1))
     removed = []
-    for run_id in sorted(ids):
-        rundir = os.path.join(base, PREFIX + run_id)
+    for run_id, rundir in sorted(rundirs.items()):
         alive, detached = _run_alive(rundir)
         if alive or (detached and not include_detached):
             continue
@@ -545,7 +577,9 @@ class Testbed:
                 'PermitRootLogin prohibit-password', 'PubkeyAuthentication yes',
                 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no',
                 'StrictModes no', 'UseDNS no', 'PrintMotd no', 'PrintLastLog no', 'LogLevel ERROR',
-                'MaxStartups 500:30:1000', 'MaxSessions 100', 'Subsystem sftp internal-sftp', '']))
+                'MaxStartups 500:30:1000', 'MaxSessions 100', 'Subsystem sftp internal-sftp',
+                # A session whose client vanished (its namespace gone) ends by itself.
+                'ClientAliveInterval 10', 'ClientAliveCountMax 3', '']))
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         for host in self.hosts:
             # The anchor holds the host's UTS and mount namespaces (sshd can stop; the host stays).
