@@ -22,31 +22,27 @@ description:
   - Writes the manifest to O(dest) on the managed host atomically, only when its content changes.
   - Validation and rendering run on the controller in the action plugin of the same name; the
     managed host only receives the finished text.
-  - The values of C(trueCryptPassword) and C(pinCode) are never printed, at any verbosity; the
-    returned RV(content), RV(manifest) and the diff show them as C(********).
+  - The values of C(trueCryptPassword) and C(pinCode) (and keys that look like them) are never printed,
+    at any verbosity; the returned RV(content), RV(manifest) and the diff show them as C(********).
+  - Problems name the file and the field path, never the text of a file that is not a manifest.
 author:
   - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.files
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Validates and renders, reads O(dest) and reports whether it would change; writes nothing.
   diff_mode:
     support: full
-    details: Secret values are shown as C(********) on both sides.
-  platform:
-    platforms: posix
+    details:
+      - Both sides are the parsed manifest rendered again with secret values as C(********), whatever
+        the YAML style they were written in.
+      - An existing O(dest) that cannot be read as a manifest, is over 1 MiB, or is a symbolic link is
+        not shown; the diff header and a warning say so.
   safe_file_operations:
-    description: Uses Ansible's strategy to make file operations atomic.
-    support: full
     details: Temporary file in the directory of O(dest), flushed, then renamed over it.
   vault:
     description: Can automatically decrypt Ansible vaulted files.
@@ -95,13 +91,19 @@ options:
     default: true
   backup:
     description:
-      - Keep a timestamped copy of a manifest that O(dest) replaces.
+      - Keep a timestamped copy of a manifest that O(dest) replaces, named like Ansible's backups but
+        without colons (FAT and NTFS drives refuse them), for example C(drive1.yml.2184.2026-11-23@14-00-00~).
     type: bool
     default: false
 notes:
   - The write is atomic (a temporary file in the directory of O(dest), flushed, renamed); a failure
     leaves the previous file as it was. Nothing is written when the manifest has any problem.
-  - Manifests larger than 1 MiB are refused.
+  - Manifests larger than 1 MiB are refused, whether they come from O(src) or render from O(fields)
+    (the problem then names the field that is too big).
+  - The managed host needs PyYAML only to show a diff of an existing O(dest); without it the diff
+    does not show the current file.
+  - O(dest) is never followed through a symbolic link for reading, diffing or backing up; a link
+    there is replaced by the file. A directory or FIFO there is an error.
   - See the manifest guide in the collection's C(docs/manifests.md) for the schema and the
     decisions taken where the service contract is silent.
 seealso:
@@ -205,7 +207,7 @@ backup_file:
   description: Path of the backup copy.
   returned: when O(backup=true) and a file was replaced
   type: str
-  sample: /srv/ie/manifests/drive1.yml.2184.2026-11-23@14:00:00~
+  sample: /srv/ie/manifests/drive1.yml.2184.2026-11-23@14-00-00~
 '''
 
 import os
