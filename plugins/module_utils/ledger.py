@@ -14,8 +14,8 @@ One UTF-8 JSON object per line, keys sorted, no spaces, ``\\n`` after every line
 
 Kinds: ``ledger`` (what ie_load put on a drive: path, key, size, mtime_ns, md5), ``plan`` (one
 drive's share of an ie_plan: path, key, size) and ``reship`` (ie_reconcile's files to send again:
-path, key, size, md5 when known, reason, code). Records are ordered by path component by
-component (the order of a sorted directory walk), each path once. The last line says how many
+path, key, size, md5 when known, reason, code). Records come in walk order (a directory's
+files by name, then its subdirectories by name, recursively), each path once. The last line says how many
 records came before it: a file without it was cut short (a killed writer); ``read`` rejects it
 unless asked to be ``tolerant``, which also drops a torn last line.
 """
@@ -44,7 +44,10 @@ class LedgerError(ValueError):
 
 
 def sort_key(path):
-    return path.split('/')
+    """Ledger order: a directory's files by name, then its subdirectories by name, recursively
+    (the order of ``dataset.scan``)."""
+    parts = path.split('/')
+    return [(1, p) for p in parts[:-1]] + [(0, parts[-1])]
 
 
 def dumps_line(obj):

@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""One scan of a source tree: the files an import would load, and findings on the rest.
+
+The walk uses ``os.scandir`` and ``lstat`` only; symbolic links are reported, never followed.
+Directories are visited in name order, so files come in ledger order (``ledger.sort_key``).
+Each finding is a dict with ``path`` (printable), ``rule``, ``severity`` and ``detail``.
+Standard library only, no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import collections
+import operator
+import os
+import stat
+import time
+
+from ansible_collections.awsie.importexport.plugins.module_utils import s3keys
+
+NOT_UTF8 = 'name-not-utf8'
+KEY_TOO_LONG = 'key-too-long'
+EMPTY_KEY = 'key-empty'
+FILE_TOO_LARGE = 'file-too-large'
+SYMLINK = 'symlink'
+SPECIAL = 'special-file'
+UNREADABLE = 'unreadable'
+COLLISION = 'key-collision'
+CASE_COLLISION = 'case-collision'
+IGNORED = 'ignored'
+SIGNATURE = 'signature-name'
+CHANGED = 'changed-during-scan'
+BAD_PATTERN = 'ignore-pattern-invalid'
+TOO_BIG_FOR_DRIVES = 'too-big-for-drives'
+TOO_BIG_FOR_FILESYSTEM = 'too-big-for-filesystem'
+
+# error: the file cannot be imported as it is; warning: it is left out (not an error of the
+# data set); info: left out on purpose.
+SEVERITY = {
+    NOT_UTF8: 'error', KEY_TOO_LONG: 'error', EMPTY_KEY: 'error', FILE_TOO_LARGE: 'error', SPECIAL: 'warning',
+    UNREADABLE: 'error', COLLISION: 'error', CASE_COLLISION: 'error', CHANGED: 'error', SIGNATURE: 'error',
+    BAD_PATTERN: 'error', TOO_BIG_FOR_DRIVES: 'error', TOO_BIG_FOR_FILESYSTEM: 'error', SYMLINK: 'warning',
+    IGNORED: 'info',
+}
+RULES = tuple(sorted(SEVERITY))
+_NAME = operator.attrgetter('name')
+
+
+class FileEntry(collections.namedtuple('FileEntry', 'path key size mtime_ns')):
+    """A file the import would load: relative path, S3 key, apparent size, mtime in ns."""
+
+    __slots__ = ()
+
+
+def finding(rule, rel, detail):
+    return {'path': s3keys.display_path(rel) if rel else '.', 'rule': rule, 'severity': SEVERITY[rule], 'detail': detail}
+
+
+class Selection:
+    """Which relative paths to take: ``paths`` (a set of exact file paths, from a plan or
+    re-ship list) and/or ``items`` (paths of files or whole directories; ``.`` is everything)."""
+
+    def __init__(self, paths=None, items=None):
+        self.paths = None if paths is None else set(paths)
+        self.items = None if items is None or '.' in items else [i.strip('/') for i in items]
+        self._dirs = None
+        if self.paths is not None:
+            self._dirs = set()
+            for path in self.paths:
+                parts = path.split('/')
+                for i in range(1, len(parts)):
+                    self._dirs.add('/'.join(parts[:i]))
+
+    def wants_dir(self, rel):
+        if self._dirs is not None and rel not in self._dirs:
+            return False
+        return self.items is None or any(rel == i or rel.startswith(i + '/') or i.startswith(rel + '/') for i in self.items)
+
+    def wants_file(self, rel):
+        if self.paths is not None and rel not in self.paths:
+            return False
+        return self.items is None or any(rel == i or rel.startswith(i + '/') for i in self.items)
+
+
+def _readable(st, euid, groups):
+    if euid == 0:
+        return True
+    if st.st_uid == euid:
+        return bool(st.st_mode & stat.S_IRUSR)
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IRGRP)
+    return bool(st.st_mode & stat.S_IROTH)
+
+
+def _kind(mode):
+    for test, name in ((stat.S_ISFIFO, 'a FIFO'), (stat.S_ISSOCK, 'a socket'), (stat.S_ISBLK, 'a block device'),
+                       (stat.S_ISCHR, 'a character device')):
+        if test(mode):
+            return name
+    return 'not a regular file'
+
+
+class Scan:
+    """The result: ``files`` (FileEntry, in ledger order), ``findings``, ``directories``
+    (relative paths of the directories walked), ``bytes``, ``seconds``."""
+
+    def __init__(self):
+        self.files = []
+        self.findings = []
+        self.directories = []
+        self.bytes = 0
+        self.seconds = 0.0
+
+    def counts(self):
+        counts = {}
+        for item in self.findings:
+            counts[item['rule']] = counts.get(item['rule'], 0) + 1
+        return counts
+
+
+def _list_dir(full):
+    """A directory's entries in name order as (DirEntry, is_dir, lstat result or OSError); the
+    system calls release the GIL, so worker threads overlap them (cold caches, slow disks)."""
+    with os.scandir(full) as handle:
+        entries = sorted(handle, key=_NAME)
+    out = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            out.append((entry, True, None))
+            continue
+        try:
+            out.append((entry, False, entry.stat(follow_symlinks=False)))
+        except OSError as exc:
+            out.append((entry, False, exc))
+    return out
+
+
+class _Lister:
+    """Lists directories, ahead of time in a few threads (at most ``ahead`` waiting)."""
+
+    def __init__(self, workers, ahead=256):
+        self.pool = None
+        if workers > 1:
+            import concurrent.futures  # pylint: disable=import-outside-toplevel
+            self.pool = concurrent.futures.ThreadPoolExecutor(workers)
+        self.ahead = ahead
+        self.pending = 0
+
+    def submit(self, full):
+        if self.pool is None or self.pending >= self.ahead:
+            return None
+        self.pending += 1
+        return self.pool.submit(_list_dir, full)
+
+    def result(self, full, future):
+        if future is None:
+            return _list_dir(full)
+        self.pending -= 1
+        return future.result()
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+RECENT_NS = 60 * 10 ** 9
+
+
+def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, hook=None, workers=4):
+    """Walk ``root`` once and sort every entry into loadable files and findings.
+
+    ``rule`` is an ``s3keys.KeyRule``. Files that changed after the scan began are findings.
+    ``recheck`` reads metadata a second time at the end: ``all`` files, only files changed in the
+    minute before the scan (``recent``, the default: files still being written), or ``none``; files whose size, mtime
+    or ctime moved in between are findings. ``hook(rel)`` is called after each file's metadata
+    was read (tests). ``workers`` threads list directories ahead of the walk."""
+    result = Scan()
+    started = time.time()
+    started_ns = time.time_ns()
+    recent_ns = {'all': None, 'recent': started_ns - RECENT_NS, 'none': False}[recheck]
+    euid = os.geteuid()
+    groups = set(os.getgroups()) | {os.getegid()}
+    keys = {}
+    folded = {} if case_insensitive else None
+    again = []
+    files = result.files
+    prefix, pairs, searches = rule.prefix, rule.substitutions, [p.search for p in rule.patterns]
+    max_size = s3keys.MAX_OBJECT_BYTES
+    for pattern, message in rule.bad_patterns:
+        result.findings.append(finding(BAD_PATTERN, '', 'ignore pattern %r does not compile (%s); the service '
+                                       'passes over it' % (pattern, message)))
+
+    def on_error(rel, exc):
+        result.findings.append(finding(UNREADABLE, rel, 'directory cannot be listed: %s' % (exc.strerror or exc)))
+
+    lister = _Lister(workers)
+    stack = [('', root, lister.submit(root))]
+    try:
+        while stack:
+            rel_dir, full, future = stack.pop()
+            try:
+                listing = lister.result(full, future)
+            except OSError as exc:
+                on_error(rel_dir, exc)
+                continue
+            base = rel_dir + '/' if rel_dir else ''
+            subdirs = []
+            for entry, is_dir, st in listing:
+                rel = base + entry.name
+                if is_dir:
+                    if selection is None or selection.wants_dir(rel):
+                        subdirs.append((rel, entry.path))
+                    continue
+                if selection is not None and not selection.wants_file(rel):
+                    continue
+                if isinstance(st, OSError):
+                    result.findings.append(finding(CHANGED if isinstance(st, FileNotFoundError) else UNREADABLE, rel,
+                                                   'metadata cannot be read: %s' % (st.strerror or st)))
+                    continue
+                if hook is not None:
+                    hook(rel)
+                # The common case inline (a plain file with an ASCII name and key): this loop is
+                # most of the scan's time; anything unusual goes through _check_file.
+                key = prefix + rel
+                for old, new in pairs:
+                    key = key.replace(old, new)
+                if (st.st_mode & 0o170000 == 0o100000 and rel.isascii() and key.isascii() and 0 < len(key) <= 1024
+                        and rel != 'SIGNATURE' and st.st_size <= max_size and st.st_ctime_ns <= started_ns
+                        and key not in keys and folded is None and euid == 0 and not any(s(rel) for s in searches)):
+                    keys[key] = rel
+                else:
+                    problem = _special(rel, entry, st) or _check_file(rel, st, rule, euid, groups, keys, folded,
+                                                                      started_ns)[0]
+                    if problem:
+                        result.findings.append(problem)
+                        continue
+                files.append(FileEntry(rel, key, st.st_size, st.st_mtime_ns))
+                if recent_ns is not False and (recent_ns is None or st.st_ctime_ns >= recent_ns):
+                    again.append((len(files) - 1, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            result.directories.extend(rel for rel, _path in subdirs)
+            for rel, path in reversed(subdirs):
+                stack.append((rel, path, lister.submit(path)))
+    finally:
+        lister.close()
+    if again:
+        _recheck(root, result, again)
+    result.bytes = sum(f.size for f in result.files)
+    result.seconds = time.time() - started
+    return result
+
+
+def _special(rel, entry, st):
+    """The finding for a symbolic link or a special file, or None for a regular file."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        try:
+            target = os.readlink(entry.path)
+        except OSError:
+            target = '?'
+        return finding(SYMLINK, rel, 'symbolic link to %s; links are not followed or copied' % s3keys.display_path(target))
+    if not stat.S_ISREG(mode):
+        return finding(SPECIAL, rel, '%s; only regular files are imported' % _kind(mode))
+    return None
+
+
+def _no(rule, rel, detail):
+    return finding(rule, rel, detail), None
+
+
+def _check_file(rel, st, rule, euid, groups, keys, folded, started_ns):
+    """(finding, None) for a regular file that cannot be loaded as it is, else (None, its key)."""
+    if not s3keys.is_utf8(rel):
+        return _no(NOT_UTF8, rel, 'the name is not valid UTF-8; the service fails it (400 InvalidFileName)')
+    if rel == s3keys.SIGNATURE_NAME:
+        return _no(SIGNATURE, rel, 'a file named SIGNATURE in the root would be taken for the drive\'s '
+                       'signature; rename it')
+    if rule.is_ignored(rel):
+        return _no(IGNORED, rel, 'the manifest\'s ignore patterns skip it')
+    key = rule.key_of(rel)
+    if not key:
+        return _no(EMPTY_KEY, rel, 'prefix and substitutions leave an empty key (400 InvalidSubstitution)')
+    size = s3keys.key_bytes(key)
+    if size > s3keys.MAX_KEY_BYTES:
+        return _no(KEY_TOO_LONG, rel, 'its S3 key is %d bytes after prefix and substitutions; S3 takes at most %d'
+                       % (size, s3keys.MAX_KEY_BYTES))
+    if st.st_size > s3keys.MAX_OBJECT_BYTES:
+        return _no(FILE_TOO_LARGE, rel, '%d bytes; an S3 object holds at most 5 TiB (%d bytes)'
+                       % (st.st_size, s3keys.MAX_OBJECT_BYTES))
+    if not _readable(st, euid, groups):
+        return _no(UNREADABLE, rel, 'no read permission for this user; run with become or fix the mode')
+    if st.st_ctime_ns > started_ns:
+        return _no(CHANGED, rel, 'changed after the scan began; wait until the data set is complete')
+    first = keys.get(key)
+    if first is not None:
+        return _no(COLLISION, rel, 'gets the same S3 key as %s (%s); one would overwrite the other'
+                       % (first, key))
+    if folded is not None:
+        other = folded.get(rel.casefold())
+        if other is not None:
+            return _no(CASE_COLLISION, rel, 'differs from %s only in case; the drive\'s file system does not '
+                           'tell them apart' % other)
+        folded[rel.casefold()] = rel
+    keys[key] = rel
+    return None, key
+
+
+def _recheck(root, result, again):
+    """Second metadata read of the files in ``again`` ((index, size, mtime_ns, ctime_ns));
+    files that moved become findings and leave the list."""
+    dropped = set()
+    for index, size, mtime_ns, ctime_ns in again:
+        entry = result.files[index]
+        try:
+            st = os.lstat(os.path.join(root, entry.path))
+            now = (st.st_size, st.st_mtime_ns, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None
+        except OSError:
+            now = None
+        if now == (size, mtime_ns, ctime_ns):
+            continue
+        detail = 'removed or replaced' if now is None else 'size %d -> %d bytes' % (size, now[0])
+        result.findings.append(finding(CHANGED, entry.path, 'changed while the tree was scanned (%s); wait until '
+                                       'the data set is complete' % detail))
+        dropped.add(index)
+    if dropped:
+        result.files = [f for i, f in enumerate(result.files) if i not in dropped]
