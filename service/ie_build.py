@@ -5,19 +5,23 @@
 """A tiny in-tree PEP 517/660 build backend for ie-service (standard library only).
 
 The venv's setuptools (65) needs the ``wheel`` package for editable installs, which the project's
-requirements do not carry; this backend writes the (editable) wheel itself.
+requirements do not carry; this backend writes the (editable) wheel itself. The version is the
+collection's, read from ``galaxy.yml`` by the package itself.
 """
 
 import base64
 import hashlib
 import os
+import sys
 import tarfile
 import zipfile
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from ie_service import __version__ as VERSION  # noqa: E402  pylint: disable=wrong-import-position  (galaxy.yml's)
+
 NAME = 'ie_service'
 DIST = 'ie-service'
-VERSION = '0.1.0'
-HERE = os.path.dirname(os.path.abspath(__file__))
 METADATA = ('Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: A faithful local AWS Import/Export service\n'
             'License: GPL-3.0-or-later\nRequires-Python: >=3.11\n' % (DIST, VERSION))
 ENTRY_POINTS = '[console_scripts]\nie-service = ie_service.cli:main\n'

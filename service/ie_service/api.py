@@ -4,15 +4,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The six actions of the Query API 2010-06-01: parameters in, XML results or ErrorResponse out."""
 
-import datetime
 import os
 import re
 import secrets
 import uuid
 
 from . import pdf, s3, validation
+from .collection import manifest as mlib
+from .collection import manifest_rules
 from .collection import signing
 from .errors import ApiError
+from .state import iso
 
 NAMESPACE = 'http://importexport.amazonaws.com/doc/2010-06-01/'
 API_VERSION = '2010-06-01'
@@ -22,10 +24,6 @@ DAY = 86400.0
 EXPIRY_SECONDS = 30 * DAY
 DAILY_QUOTA = 50
 AWS_ADDRESS = ('AWS Import/Export', 'JOBID {job_id}', '2646 Rainier Ave South Suite 1060', 'Seattle, WA 98144')
-ADDRESS_FIELDS = ('name', 'company', 'street1', 'street2', 'street3', 'city', 'stateOrProvince', 'postalCode',
-                  'phoneNumber', 'country')
-ADDRESS_REQUIRED = ('name', 'street1', 'city', 'postalCode', 'phoneNumber', 'country')
-STATE_REQUIRED_COUNTRIES = ('US', 'USA', 'UNITED STATES', 'CA', 'CAN', 'CANADA')
 _APIVERSION_RE = re.compile(r'^(\d{4}-\d{2}-\d{2}|\d+(\.\d+){0,3})$')
 _MEMBER_RE = re.compile(r'^jobIds\.member\.(\d+)$')
 
@@ -52,10 +50,6 @@ PROGRESS_MESSAGES = {
 def escape(text):
     """XML text escape; CR becomes ``&#13;`` so CRLF manifests survive XML parsing byte for byte."""
     return (str(text).replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace('\r', '&#13;'))
-
-
-def iso(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def _elements(pairs):
@@ -189,7 +183,7 @@ class Service:
         for name in buckets:
             if not re.match(r'^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', name) or '..' in name:
                 warnings.append('The bucket name %s is not DNS-compatible; some Amazon S3 features will not work with it.' % name)
-        if str(manifest.get('eraseDevice', '')).lower() in ('yes', 'true', 'y', 'on') or manifest.get('eraseDevice') is True:
+        if manifest.get('eraseDevice') is True:  # the manifest as the schema reads it: yes/true only
             warnings.append('**** Device will be erased before being returned. ****')
         return ' '.join(warnings) or None
 
@@ -325,26 +319,26 @@ class Service:
             job = self._own_job(params, account, value=value)
             self._usable_job(job, now)
             jobs.append(job)
-        address = {k: params.get(k) for k in ADDRESS_FIELDS if params.get(k)}
+        address = {k: params.get(k) for k in mlib.ADDRESS_FIELDS if params.get(k)}
         warning = None
         if not address:
-            from .collection import manifest as mlib  # pylint: disable=import-outside-toplevel
             try:
                 given = mlib.parse_manifest(jobs[0]['manifest']).get('returnAddress') or {}
             except mlib.ManifestError:
                 given = {}
-            address = {k: str(given[k]) for k in ADDRESS_FIELDS if given.get(k) not in (None, '')}
+            address = {k: str(given[k]) for k in mlib.ADDRESS_FIELDS if given.get(k) not in (None, '')}
             warning = 'No address given: the label uses the returnAddress of job %s.' % jobs[0]['job_id']
-        for field in ADDRESS_REQUIRED:
+        for field in mlib.ADDRESS_REQUIRED:
             if not address.get(field):
                 raise ApiError('InvalidAddressException', 'The address is invalid: %s is required' % field)
-        if str(address['country']).strip().upper() in STATE_REQUIRED_COUNTRIES and not address.get('stateOrProvince'):
-            raise ApiError('InvalidAddressException', 'The address is invalid: stateOrProvince is required for %s' % address['country'])
+        for field, message, _code in manifest_rules.address_rules(address, address, ''):
+            # the manifest's returnAddress rules: state/province for USA and Canada, ZIP/postal code, phone, no PO box
+            raise ApiError('InvalidAddressException', 'The address is invalid: %s %s' % (field, message))
         ids = [j['job_id'] for j in jobs]
         tracking = '1Z' + ''.join(secrets.choice('0123456789ABCDEFGHJKLMNPQRSTUVWXYZ') for dummy in range(16))
         lines = [('UPS pre-paid shipping label', 18), ('AWS Import/Export', 14), '',
                  'Job IDs: %s' % ', '.join(ids), 'Tracking number: %s' % tracking, '', ('Ship from:', 13)]
-        lines += [str(address[k]) for k in ADDRESS_FIELDS if address.get(k)]
+        lines += [str(address[k]) for k in mlib.ADDRESS_FIELDS if address.get(k)]
         lines += ['', ('Ship to:', 13)] + [line.format(job_id=', '.join(ids)) for line in AWS_ADDRESS]
         url = self._write_pdf('shipping-label-%s' % '-'.join(ids), lines)
         return [('ShippingLabelURL', url), ('Warning', warning)]

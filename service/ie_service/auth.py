@@ -16,6 +16,7 @@ import urllib.parse
 
 from .collection import signing
 from .errors import ApiError
+from .state import iso
 
 SKEW_SECONDS = 15 * 60
 SIGV4_SERVICE = 'IngestionService'
@@ -38,10 +39,6 @@ def _parse_time(value, name):
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.timezone.utc)
     return parsed.timestamp()
-
-
-def _iso(epoch):
-    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 class Authenticator:
@@ -82,12 +79,12 @@ class Authenticator:
             stamp = _parse_time(params['Timestamp'], 'Timestamp')
             if abs(now - stamp) > SKEW_SECONDS:
                 raise ApiError('RequestExpired', 'Request timestamp %s is more than 15 minutes away from the server time %s'
-                               % (params['Timestamp'], _iso(now)))
+                               % (params['Timestamp'], iso(now)))
         else:
             stamp = _parse_time(params['Expires'], 'Expires')
             if stamp <= now:
                 raise ApiError('RequestExpired', 'Request has expired: Expires %s is not after the server time %s'
-                               % (params['Expires'], _iso(now)))
+                               % (params['Expires'], iso(now)))
         access_key = params['AWSAccessKeyId']
         secret = self.secret_lookup(access_key)
         if secret is None:
@@ -127,7 +124,7 @@ class Authenticator:
         now = self.now()
         if abs(now - stamp) > SKEW_SECONDS:
             raise ApiError('SignatureDoesNotMatch', 'Signature expired: %s is now earlier than %s or later than %s'
-                           % (amz_date, _iso(now - SKEW_SECONDS), _iso(now + SKEW_SECONDS)))
+                           % (amz_date, iso(now - SKEW_SECONDS), iso(now + SKEW_SECONDS)))
         secret = self.secret_lookup(access_key)
         if secret is None:
             raise ApiError('InvalidClientTokenId', 'The security token included in the request is invalid.')

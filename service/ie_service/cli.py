@@ -12,50 +12,18 @@ import ssl
 import sys
 import threading
 
-from . import __version__
+from . import __version__, drive, tls
+from .accounts import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, parse_account, read_accounts_file
+from .api import Service
+from .auth import Authenticator
+from .clock import Clock
+from .faults import Faults, FaultSpecError, write_faults
+from .s3server import S3Child
+from .server import Server
+from .state import iso, write_service_file
+from .store import Store
 
-DEMO_ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE'
-DEMO_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
-SERVICE_FILE = 'service.json'
 DEFAULT_STEP_SECONDS = 3600.0
-
-
-def _account(text):
-    key, sep, secret = text.partition(':')
-    if not sep or not key or not secret:
-        raise argparse.ArgumentTypeError('expected ACCESS_KEY:SECRET_KEY, got %r' % text)
-    return key, secret
-
-
-def read_accounts_file(path):
-    """JSON/YAML mapping ``{access_key: secret_key}``, or lines ``ACCESS_KEY:SECRET_KEY`` (``#`` comments)."""
-    with open(path, encoding='utf-8') as handle:
-        text = handle.read()
-    try:
-        import yaml  # pylint: disable=import-outside-toplevel
-        loaded = yaml.safe_load(text)
-    except Exception:  # pylint: disable=broad-except
-        loaded = None
-    if isinstance(loaded, dict):
-        return {str(k): str(v) for k, v in loaded.items()}
-    accounts = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.split('#', 1)[0].strip()
-        if not line:
-            continue
-        key, sep, secret = line.partition(':')
-        if not sep:
-            raise SystemExit('ie-service: %s line %d: expected ACCESS_KEY:SECRET_KEY' % (path, number))
-        accounts[key.strip()] = secret.strip()
-    return accounts
-
-
-def read_service_file(state_dir):
-    try:
-        with open(os.path.join(state_dir, SERVICE_FILE), encoding='utf-8') as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return {}
 
 
 def build_parser():
@@ -69,7 +37,7 @@ def build_parser():
     serve.add_argument('--host', default='127.0.0.1', help='address to listen on (default 127.0.0.1; keep it on loopback)')
     serve.add_argument('--port', type=int, default=0, help='TCP port; 0 picks a free one (default 0)')
     serve.add_argument('--state-dir', required=True, help='directory for jobs (SQLite), clock, faults, labels, TLS files')
-    serve.add_argument('--account', action='append', type=_account, default=[], metavar='ACCESS_KEY:SECRET_KEY',
+    serve.add_argument('--account', action='append', type=parse_account, default=[], metavar='ACCESS_KEY:SECRET_KEY',
                        help='an account (repeatable); without --account/--accounts-file the demo account %s is used'
                             % DEMO_ACCESS_KEY)
     serve.add_argument('--accounts-file', help='file of accounts: a YAML/JSON mapping access key -> secret key, or lines '
@@ -119,15 +87,6 @@ def build_parser():
 
 
 def cmd_serve(args):
-    # pylint: disable=import-outside-toplevel
-    from .api import Service, iso
-    from .auth import Authenticator
-    from .clock import Clock
-    from .faults import Faults, write_faults, FaultSpecError
-    from .server import Server
-    from .store import Store
-    from . import drive
-
     state_dir = os.path.abspath(args.state_dir)
     os.makedirs(state_dir, exist_ok=True)
     accounts = {}
@@ -149,7 +108,6 @@ def cmd_serve(args):
     moto = None
     s3_endpoint = args.s3_endpoint
     if not s3_endpoint:
-        from .s3server import S3Child
         moto = S3Child()
         s3_endpoint = moto.url
     s3_endpoint = s3_endpoint.rstrip('/')
@@ -165,8 +123,7 @@ def cmd_serve(args):
     server = Server((args.host, args.port), service, authenticator, faults, args.admin_token, receive, args.verbose)
     scheme = 'http'
     if args.tls:
-        from .tls import ensure_certificate
-        cert, key = ensure_certificate(state_dir)
+        cert, key = tls.ensure_certificate(state_dir)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
         server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -178,10 +135,7 @@ def cmd_serve(args):
             'started': iso(clock.now())}
     if args.tls:
         info['ca_bundle'] = os.path.join(state_dir, 'tls', 'cert.pem')
-    tmp = os.path.join(state_dir, SERVICE_FILE + '.tmp')
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        json.dump(info, handle)
-    os.replace(tmp, os.path.join(state_dir, SERVICE_FILE))
+    write_service_file(state_dir, info)
 
     print('ie-service listening on %s' % url, flush=True)
     print('ie-service s3 endpoint %s/%s' % (s3_endpoint, '' if moto else ' (external)'), flush=True)
@@ -203,7 +157,6 @@ def cmd_serve(args):
 
 
 def cmd_fault(args):
-    from .faults import write_faults, FaultSpecError  # pylint: disable=import-outside-toplevel
     if not args.clear and not args.specs:
         raise SystemExit('ie-service fault: give SPECs and/or --clear')
     try:
@@ -217,8 +170,6 @@ def cmd_fault(args):
 
 
 def cmd_clock(args):
-    from .api import iso  # pylint: disable=import-outside-toplevel
-    from .clock import Clock  # pylint: disable=import-outside-toplevel
     clock = Clock(args.state_dir)
     if args.clock_command == 'advance':
         seconds = args.days * 86400 + args.hours * 3600 + args.seconds
@@ -236,7 +187,6 @@ def cmd_clock(args):
 
 
 def cmd_receive(args):
-    from . import drive  # pylint: disable=import-outside-toplevel
     try:
         result = drive.receive(os.path.abspath(args.state_dir), args.job_id, args.path)
     except drive.ReceiveError as exc:

@@ -15,14 +15,9 @@ import os
 import threading
 import time
 
+from .state import write_json
+
 CLOCK_FILE = 'clock.json'
-
-
-def _atomic_json(path, data):
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        json.dump(data, handle)
-    os.replace(tmp, path)
 
 
 class Clock:
@@ -62,12 +57,12 @@ class Clock:
         if speed <= 0:
             raise ValueError('clock speed must be positive, got %r' % speed)
         current = self.now()
-        _atomic_json(self.path, {'anchor_real': time.time(), 'anchor_service': current, 'speed': float(speed)})
+        write_json(self.path, {'anchor_real': time.time(), 'anchor_service': current, 'speed': float(speed)})
 
     def advance(self, seconds):
         if seconds < 0:
             raise ValueError('the clock only moves forward')
         data = self._load()
         current = self.now()
-        _atomic_json(self.path, {'anchor_real': time.time(), 'anchor_service': current + seconds, 'speed': data['speed']})
+        write_json(self.path, {'anchor_real': time.time(), 'anchor_service': current + seconds, 'speed': data['speed']})
         return current + seconds

@@ -2,10 +2,13 @@
 # Copyright: (c) 2026, awsie.importexport contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""One source of truth: the service imports the collection's own signing and manifest library.
+"""One source of truth: the service imports the collection's own library.
 
-The repository root is the collection root; a symlink under ``<repo>/.build/collections`` gives it
-the ``ansible_collections.awsie.importexport`` import path (as ``tests/conftest.py`` does).
+``signing`` (job ids, SIGNATURE, SigV2/SigV4), ``manifest`` (schema, validation, the yes/no rule,
+address fields; ``manifest_rules``: the address rules), ``mounts`` (probing, drivers, mount commands, unmount with retries, what the
+service reads). The repository root is the collection root; a symlink under
+``<build>/collections`` (``<build>`` is ``IE_BUILD_DIR`` or ``<repo>/.build``, as for the tests)
+gives it the ``ansible_collections.awsie.importexport`` import path.
 """
 
 import os
@@ -13,7 +16,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-COLLECTIONS = REPO / '.build' / 'collections'
+COLLECTIONS = Path(os.environ.get('IE_BUILD_DIR') or REPO / '.build').resolve() / 'collections'
 LINK = COLLECTIONS / 'ansible_collections' / 'awsie' / 'importexport'
 
 if not os.path.islink(LINK):
@@ -26,6 +29,7 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.awsie.importexport.plugins.module_utils import signing, manifest  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils import signing, manifest, mounts  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest import rules as manifest_rules  # noqa: E402
 
-__all__ = ['signing', 'manifest', 'REPO']
+__all__ = ['signing', 'manifest', 'manifest_rules', 'mounts', 'REPO']

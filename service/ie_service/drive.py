@@ -5,13 +5,13 @@
 """A device arrives at AWS: check its SIGNATURE, then load it into S3 (import) or write S3 onto it (export).
 
 PATH may be a directory (the device's file system, already mounted), a block device, or a disk
-image. Devices and images are mounted by this module (read-only for imports, read-write for
-exports): ext2/3/4, xfs, btrfs with the kernel, FAT with ``fusefat`` (this kernel has no vfat),
-NTFS with ``ntfs-3g``, exFAT with ``exfat-fuse``. Whatever is attached is unmounted and detached.
+image. Devices and images are attached and mounted here (read-only for imports, read-write for
+exports) with the collection's ``mounts`` rules: the file system must be one the service reads
+(``mounts.SERVICE_FILESYSTEMS``), mounted by the kernel or, where this kernel lacks the driver, by
+FUSE (``fusefat``, ``ntfs-3g``). Whatever is attached is unmounted and detached.
 """
 
 import contextlib
-import datetime
 import hashlib
 import mimetypes
 import os
@@ -19,20 +19,23 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
-import time
 import urllib.parse
 
-from .api import EXPIRY_SECONDS, iso
+from . import s3 as s3mod
+from . import validation
+from .api import EXPIRY_SECONDS
 from .clock import Clock
-from .collection import manifest as mlib
-from .collection import signing
+from .collection import mounts, signing
+from .state import iso, iso_now, read_service_file
 from .store import Store
 
 RECOVERY_DEFAULT = 'EXPORT-RECOVERY'
 CARRIER = 'UPS'
 FAT_NTFS_BAD = re.compile(r'[\\:*?"<>|\x00-\x1f]')
-_YES = ('yes', 'true', 'y', 'on', '1')
+# ext3/ext4 read-only without replaying the journal: the loop device of an import is read-only.
+READ_ONLY_OPTIONS = {'ext3': 'ro,noload', 'ext4': 'ro,noload'}
 
 
 class ReceiveError(Exception):
@@ -43,45 +46,45 @@ class Unsupported(Exception):
     """The device's file system cannot be read: the job ends UnsupportedFileFormat."""
 
 
-def _run(cmd):
-    return subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _run(argv):
+    """``run(argv) -> (rc, stdout, stderr)``, the form the collection's ``mounts`` functions take."""
+    proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
-def _probe(device):
-    proc = _run(['blkid', '-p', '-o', 'value', '-s', 'TYPE', device])
-    fstype = proc.stdout.strip()
-    if fstype:
-        return fstype
-    proc = _run(['blkid', '-p', '-o', 'value', '-s', 'PTTYPE', device])
-    return 'pt:' + proc.stdout.strip() if proc.stdout.strip() else ''
+def _mount(device, fstype, job_type, mountpoint):
+    """Mount a file system the service reads for this job type, or raise Unsupported."""
+    name = mounts.canonical_fstype(fstype)
+    readable = mounts.SERVICE_FILESYSTEMS[job_type]
+    if not fstype:
+        raise Unsupported('no file system found on the device (the service reads %s)' % ', '.join(readable))
+    if name not in readable:
+        raise Unsupported('the service does not read %s file systems on %s devices (it reads %s)'
+                          % (fstype, job_type.lower(), ', '.join(readable)))
+    try:
+        driver, program = mounts.choose_driver(name, mounts.kernel_filesystems(), shutil.which)
+    except mounts.MountError as exc:
+        raise Unsupported('the %s file system cannot be mounted here: %s' % (fstype, exc)) from None
+    options = 'rw' if job_type == 'Export' else READ_ONLY_OPTIONS.get(name, 'ro')
+    rc, _out, err = _run(mounts.mount_command(driver, program, device, mountpoint, options))
+    if rc != 0:
+        raise Unsupported('the %s file system could not be mounted: %s' % (fstype, err.strip()))
+    return name
 
 
-def _mount_cmd(fstype, device, mountpoint, writable):
-    mode = 'rw' if writable else 'ro'
-    if fstype in ('ext2', 'ext3', 'ext4'):
-        return ['mount', '-t', fstype, '-o', mode if writable else 'ro,noload', device, mountpoint]
-    if fstype in ('xfs', 'btrfs'):
-        return ['mount', '-t', fstype, '-o', mode, device, mountpoint]
-    if fstype == 'vfat':
-        return ['fusefat', '-o', 'rw+' if writable else 'ro', device, mountpoint]
-    if fstype == 'ntfs':
-        return ['ntfs-3g', '-o', mode, device, mountpoint]
-    if fstype == 'exfat':
-        return ['mount.exfat-fuse', '-o', mode, device, mountpoint]
-    return None
-
-
-def _umount(mountpoint):
-    for dummy in range(50):
-        proc = _run(['umount', mountpoint])
-        if proc.returncode == 0 or not os.path.ismount(mountpoint):
-            return
-        time.sleep(0.1)
+def _unmount(mountpoint):
+    _run(['sync'])
+    try:
+        unmounted, message = mounts.unmount(_run, mountpoint, attempts=6)
+    except mounts.MountError as exc:
+        unmounted, message = False, str(exc)
+    if not unmounted:
+        print('ie-service: could not unmount %s: %s' % (mountpoint, message), file=sys.stderr)
 
 
 @contextlib.contextmanager
-def attached(path, writable):
-    """Yield ``(root_dir, fstype)``; raise Unsupported when no readable file system is there."""
+def attached(path, job_type):
+    """Yield ``(root_dir, fstype)``; raise Unsupported when no file system the service reads is there."""
     if os.path.isdir(path):
         yield path, 'directory'
         return
@@ -89,43 +92,32 @@ def attached(path, writable):
         mode = os.stat(path).st_mode
     except OSError as exc:
         raise ReceiveError('cannot read %s: %s' % (path, exc.strerror)) from None
-    loop = None
-    partitions = False
-    mountpoint = None
-    mounted = False
+    loop = mountpoint = None
+    partitions = mounted = False
     try:
         if stat.S_ISREG(mode):
-            proc = _run(['losetup', '-f', '--show'] + ([] if writable else ['-r']) + [path])
-            if proc.returncode != 0:
-                raise ReceiveError('cannot attach %s to a loop device (needs root): %s' % (path, proc.stderr.strip()))
-            loop = device = proc.stdout.strip()
+            rc, out, err = _run(['losetup', '-f', '--show'] + ([] if job_type == 'Export' else ['-r']) + [path])
+            if rc != 0:
+                raise ReceiveError('cannot attach %s to a loop device (needs root): %s' % (path, err.strip()))
+            loop = device = out.strip()
         elif stat.S_ISBLK(mode):
             device = path
         else:
             raise ReceiveError('%s is neither a directory, a block device nor a disk image' % path)
-        fstype = _probe(device)
-        if fstype.startswith('pt:'):
-            # A partition table: use the first partition (the kernel does not scan loop devices here).
-            if loop:
-                _run(['partx', '-a', loop])
-                partitions = True
+        fstype = mounts.probe_fstype(_run, device)
+        if fstype is None:
+            # Perhaps a partition table: use the first partition (the kernel does not scan loop devices here).
+            partitions = bool(loop) and _run(['partx', '-a', loop])[0] == 0
             first = device + ('p1' if device[-1].isdigit() else '1')
-            fstype = _probe(first) if os.path.exists(first) else ''
-            device = first
-        command = _mount_cmd(fstype, device, '', writable)
-        if command is None:
-            raise Unsupported('no supported file system found (probe said %r)' % (fstype or 'nothing'))
+            if os.path.exists(first):
+                device, fstype = first, mounts.probe_fstype(_run, first)
         mountpoint = tempfile.mkdtemp(prefix='ie-service-mnt-')
-        command[-1] = mountpoint
-        proc = _run(command)
-        if proc.returncode != 0:
-            raise Unsupported('the %s file system could not be mounted: %s' % (fstype, proc.stderr.strip()))
+        name = _mount(device, fstype, job_type, mountpoint)
         mounted = True
-        yield mountpoint, fstype
+        yield mountpoint, name
     finally:
         if mounted:
-            _run(['sync'])
-            _umount(mountpoint)
+            _unmount(mountpoint)
         if mountpoint:
             with contextlib.suppress(OSError):
                 os.rmdir(mountpoint)
@@ -138,15 +130,11 @@ def attached(path, writable):
 # ---------------------------------------------------------------- receiving
 
 def _read_signature(root):
-    """The SIGNATURE file's bytes, or None; the name must be exactly SIGNATURE (FAT is case-blind)."""
-    if 'SIGNATURE' not in os.listdir(root):
+    """The SIGNATURE file's bytes, or None; the name must match exactly (FAT is case-blind)."""
+    if signing.SIGNATURE_FILE_NAME not in os.listdir(root):
         return None
-    with open(os.path.join(root, 'SIGNATURE'), 'rb') as handle:
+    with open(os.path.join(root, signing.SIGNATURE_FILE_NAME), 'rb') as handle:
         return handle.read()
-
-
-def _yes(value):
-    return value is True or str(value).strip().lower() in _YES
 
 
 def _substitute(text, substitutions):
@@ -169,16 +157,13 @@ def _content_type(rel, manifest, data):
         ctype = mimetypes.types_map.get('.' + ext.lower())
     if ctype is None:
         ctype = manifest.get('defaultContentType') or 'binary/octet-stream'
-    encoding = 'gzip' if (gz or data[:2] == b'\x1f\x8b') and _yes(manifest.get('setContentEncodingForGzFiles', 'no')) else None
+    gzip = gz or data[:2] == b'\x1f\x8b'
+    encoding = 'gzip' if gzip and manifest.get('setContentEncodingForGzFiles') is True else None
     return str(ctype), encoding
 
 
 def _log_row(*cols):
     return ','.join('"%s"' % str(c).replace('"', '""') if any(x in str(c) for x in ',"\n') else str(c) for c in cols)
-
-
-def _now_text():
-    return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
 def import_s3(root, job, manifest, s3):
@@ -209,26 +194,26 @@ def import_s3(root, job, manifest, s3):
                 rel.encode('utf-8')
             except UnicodeEncodeError:
                 errors += 1
-                log.append(_log_row(_now_text(), rel.encode('utf-8', 'surrogateescape').decode('latin-1'), 'Error',
+                log.append(_log_row(iso_now(), rel.encode('utf-8', 'surrogateescape').decode('latin-1'), 'Error',
                                     '400 InvalidFileName', '', '', '', ''))
                 continue
             if rel == signing.SIGNATURE_FILE_NAME:
-                log.append(_log_row(_now_text(), rel, 'Ignored', 'SIGNATURE', '', '', '', ''))
+                log.append(_log_row(iso_now(), rel, 'Ignored', signing.SIGNATURE_FILE_NAME, '', '', '', ''))
                 continue
             if any(p.search(rel) for p in patterns):
-                log.append(_log_row(_now_text(), rel, 'Ignored', 'ignore', '', '', '', ''))
+                log.append(_log_row(iso_now(), rel, 'Ignored', 'ignore', '', '', '', ''))
                 continue
             key = _substitute(prefix + rel, substitutions)
             if not key:
                 errors += 1
-                log.append(_log_row(_now_text(), rel, 'Error', '400 InvalidSubstitution', '', '', '', ''))
+                log.append(_log_row(iso_now(), rel, 'Error', '400 InvalidSubstitution', '', '', '', ''))
                 continue
             try:
                 with open(full, 'rb') as handle:
                     data = handle.read()
             except OSError as exc:
                 errors += 1
-                log.append(_log_row(_now_text(), rel, 'Error', 'DeviceError %s' % exc.strerror, key, '', '', ''))
+                log.append(_log_row(iso_now(), rel, 'Error', 'DeviceError %s' % exc.strerror, key, '', '', ''))
                 continue
             ctype, encoding = _content_type(rel, manifest, data)
             args = dict(extra, Bucket=bucket, Key=key, Body=data, ContentType=ctype)
@@ -238,10 +223,10 @@ def import_s3(root, job, manifest, s3):
                 s3.put_object(**args)
             except (ClientError, BotoCoreError) as exc:
                 errors += 1
-                log.append(_log_row(_now_text(), rel, 'Error', str(exc)[:200], key, '', len(data), ctype))
+                log.append(_log_row(iso_now(), rel, 'Error', str(exc)[:200], key, '', len(data), ctype))
                 continue
             loaded.append(key)
-            log.append(_log_row(_now_text(), rel, 'Loaded', '200', key, hashlib.md5(data).hexdigest(), len(data), ctype))
+            log.append(_log_row(iso_now(), rel, 'Loaded', '200', key, hashlib.md5(data).hexdigest(), len(data), ctype))
     return loaded, errors, '\n'.join(log) + '\n'
 
 
@@ -275,7 +260,7 @@ def export_s3(root, fstype, job, manifest, s3):
                     for obj in page.get('Contents', [])]
         except (ClientError, BotoCoreError) as exc:
             errors += 1
-            log.append(_log_row(_now_text(), bucket, 'Error', str(exc)[:200], '', '', ''))
+            log.append(_log_row(iso_now(), bucket, 'Error', str(exc)[:200], '', '', ''))
             continue
         for key in sorted(keys, key=lambda k: k.encode('utf-8')):
             if begin is not None and key.encode('utf-8') <= begin.encode('utf-8'):
@@ -298,10 +283,10 @@ def export_s3(root, fstype, job, manifest, s3):
                     handle.write(data)
             except (ClientError, BotoCoreError, OSError) as exc:
                 errors += 1
-                log.append(_log_row(_now_text(), key, 'Error', str(exc)[:200], rel, '', ''))
+                log.append(_log_row(iso_now(), key, 'Error', str(exc)[:200], rel, '', ''))
                 continue
             written.append(rel)
-            log.append(_log_row(_now_text(), key, status, '200', rel, hashlib.md5(data).hexdigest(), len(data)))
+            log.append(_log_row(iso_now(), key, status, '200', rel, hashlib.md5(data).hexdigest(), len(data)))
     return written, errors, '\n'.join(log) + '\n'
 
 
@@ -314,8 +299,6 @@ def _events(start, step, final, loaded):
 
 def receive(state_dir, job_id, path):
     """Receive a device for a job; returns a summary dict. Raises ReceiveError when nothing can be done."""
-    from . import s3 as s3mod  # pylint: disable=import-outside-toplevel
-    from .cli import read_service_file  # pylint: disable=import-outside-toplevel
     try:
         job_id = signing.normalize_job_id(job_id)
     except signing.InvalidJobId as exc:
@@ -337,13 +320,12 @@ def receive(state_dir, job_id, path):
         raise ReceiveError('the state dir %s has no service.json with an s3_endpoint: start ie-service serve first' % state_dir)
     step = float(info.get('step_seconds', 3600))
     secret = store.secret_of(job['account'])
-    manifest = mlib.parse_manifest(job['manifest'])
+    manifest = validation.readable(job['manifest'], job['job_type'], job['kind'])
     s3 = s3mod.client(info['s3_endpoint'], job['account'], secret)
-    writable = job['job_type'] == 'Export'
     summary = {'job_id': job_id, 'job_type': job['job_type'], 'path': path}
     final, count, log_text, loaded = None, 0, None, False
     try:
-        with attached(path, writable) as (root, fstype):
+        with attached(path, job['job_type']) as (root, fstype):
             summary['file_system'] = fstype
             if not store.update_fields(job_id, 'received IS NULL AND canceled IS NULL', received=now,
                                        events=[[now, 'AtAWS', 'Pending']]):
@@ -397,4 +379,4 @@ def receive(state_dir, job_id, path):
     return summary
 
 
-__all__ = ['receive', 'ReceiveError', 'attached', 'shutil']
+__all__ = ['receive', 'ReceiveError', 'attached']

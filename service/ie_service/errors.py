@@ -2,9 +2,15 @@
 # Copyright: (c) 2026, awsie.importexport contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Service errors: code, HTTP status (decisions.md), message."""
+"""Service errors: code, HTTP status, message.
 
-# HTTP status per code; every ...Exception is 400 (decisions.md).
+The Query API answers every ``...Exception`` code (the job and manifest errors of the 2010-06-01
+API) with HTTP 400; the request-level codes below carry their own status, as AWS's Query APIs
+answer them: a key or signature that does not check out is 403, a throttled request 400, an
+internal error 500, an unavailable service 503 (see docs/decisions.md, "Query API").
+"""
+
+# HTTP status of the codes that are not ...Exception codes; anything else is 400.
 STATUS = {
     'InvalidClientTokenId': 403,
     'SignatureDoesNotMatch': 403,

@@ -15,9 +15,11 @@ import os
 import random
 import threading
 
+from .api import ACTIONS
+from .state import write_json
+
 FAULTS_FILE = 'faults.json'
 KINDS = ('throttle', 'error5xx', 'latency', 'drop')
-ACTIONS = ('CreateJob', 'UpdateJob', 'CancelJob', 'GetStatus', 'ListJobs', 'GetShippingLabel')
 
 
 class FaultSpecError(ValueError):
@@ -55,10 +57,7 @@ def write_faults(state_dir, specs, replace=False):
     for item in parsed:
         current = [c for c in current if (c['action'], c['kind']) != (item['action'], item['kind'])]
         current.append(item)
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        json.dump(current, handle)
-    os.replace(tmp, path)
+    write_json(path, current)
     return current
 
 

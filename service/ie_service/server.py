@@ -15,11 +15,14 @@ import os
 import socket
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from . import api
+from . import faults as faults_mod
 from .errors import ApiError
+from .state import iso
 
 MAX_BODY = 2 * 1024 * 1024
 
@@ -163,7 +166,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         except Exception as exc:  # pylint: disable=broad-except
             if server.verbose:
-                import traceback  # pylint: disable=import-outside-toplevel
                 traceback.print_exc()
             self._refuse(ApiError('InternalError', 'We encountered an internal error: %s' % type(exc).__name__, 500), rid, action)
             return
@@ -237,7 +239,6 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(result).encode(), 'application/json')
 
     def _admin_call(self, path, request):
-        from . import faults as faults_mod  # pylint: disable=import-outside-toplevel
         service = self.server.service
         if path == '/_admin/stats':
             return self.server.stats.snapshot()
@@ -247,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             return {'faults': faults_mod.write_faults(service.state_dir, request.get('specs', []))}
         if path == '/_admin/clock':
             seconds = float(request.get('advance_seconds', 0)) + 86400 * float(request.get('advance_days', 0))
-            return {'now': api.iso(service.clock.advance(seconds))}
+            return {'now': iso(service.clock.advance(seconds))}
         if path == '/_admin/receive':
             if self.server.receive is None:
                 raise ValueError('receiving is not available')

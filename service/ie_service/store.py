@@ -15,8 +15,9 @@ import secrets
 import sqlite3
 import threading
 
+from .collection import signing
+
 DB_FILE = 'jobs.sqlite3'
-JOB_ID_ALPHABET = '123456789ABCDEFGHIJKLMNPQRSTUVWXYZ'  # digits 1-9, A-Z without O
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -106,7 +107,7 @@ class Store:
             if count >= quota:
                 return None
             while True:
-                job_id = ''.join(secrets.choice(JOB_ID_ALPHABET) for dummy in range(5))
+                job_id = ''.join(secrets.choice(signing.JOB_ID_ALPHABET) for dummy in range(signing.JOB_ID_LENGTH))
                 if not conn.execute('SELECT 1 FROM jobs WHERE job_id = ?', (job_id,)).fetchone():
                     break
             conn.execute('INSERT INTO jobs (job_id, account, job_type, kind, manifest, created) VALUES (?, ?, ?, ?, ?, ?)',

@@ -124,6 +124,26 @@ def test_shipping_label_is_a_pdf_naming_jobs_and_address(svc):
         svc.ie.get_shipping_label(jobIds=ids, name='No Street', city='X', postalCode='1', phoneNumber='1', country='USA')
 
 
+@pytest.mark.parametrize('country, change, field', [
+    ('United States of America', {}, 'stateOrProvince'),
+    ('U.S.A.', {}, 'stateOrProvince'),
+    ('ca', {}, 'stateOrProvince'),
+    ('USA', {'stateOrProvince': 'Oregon', 'postalCode': '972'}, 'postalCode'),
+    ('USA', {'stateOrProvince': 'OR', 'street1': 'PO Box 12'}, 'street1'),
+    ('Germany', {'phoneNumber': 'call me'}, 'phoneNumber'),
+])
+def test_shipping_label_address_follows_the_manifest_return_address_rules(svc, country, change, field):
+    job_id = svc.ie.create_job(JobType='Import', Manifest=import_manifest(svc.access_key, svc.bucket),
+                               ValidateOnly=False)['JobId']
+    address = dict(name='Ada Lovelace', street1='12 Analytical Way', city='Portland', postalCode='97201',
+                   phoneNumber='503-555-0199', country=country)
+    with pytest.raises(svc.ie.exceptions.InvalidAddressException) as info:
+        svc.ie.get_shipping_label(jobIds=[job_id], **dict(address, **change))
+    assert 'The address is invalid: %s ' % field in str(info.value)
+    fixed = dict(address, stateOrProvince='ON', postalCode='K1A 0B1') if country == 'ca' else dict(address, stateOrProvince='OR')
+    assert svc.ie.get_shipping_label(jobIds=[job_id], **fixed)['ShippingLabelURL']
+
+
 @pytest.mark.parametrize('mutation, exception', [
     (lambda m, ak, b: m.replace(ak, 'AKIAOTHERKEY0000000'), 'InvalidAccessKeyIdException'),
     (lambda m, ak, b: m.replace(b, b + '-missing'), 'NoSuchBucketException'),

@@ -155,6 +155,47 @@ def test_unreadable_file_system_is_unsupported(ie_service, loop_drive):
 
 
 @pytest.mark.root
+def test_a_file_system_the_service_does_not_read_is_unsupported_even_if_this_host_mounts_it(ie_service, loop_drive):
+    # exFAT mounts here (exfat-fuse), but the service reads only NTFS, ext2/3/4, FAT32 (and HFS+ for
+    # imports): the collection's table of what the service reads decides, as ie_device_info says.
+    ie = ie_service.client()
+    bucket, created = _import_job(ie_service, ie, extra='')
+    drive = loop_drive('exfat')
+    _write(drive.mountpoint, {'SIGNATURE': created['SignatureFileContents'].encode(), 'a.txt': b'alpha\n'})
+    drive.umount()
+    summary = ie_service.receive(created['JobId'], drive.image)
+    assert summary['progress'] == 'UnsupportedFileFormat', summary
+    assert 'exfat' in summary['reason']
+    assert _objects(ie_service.s3_client(), bucket) == {}
+
+
+def _job_in_store(svc, manifest):
+    """A job written straight into the service's store, as if its manifest had been accepted earlier."""
+    from ie_service.clock import Clock  # pylint: disable=import-outside-toplevel
+    from ie_service.store import Store  # pylint: disable=import-outside-toplevel
+    return Store(svc.state_dir).create(svc.access_key, 'Import', 's3', manifest.encode(), Clock(svc.state_dir).now(), 0.0, 10 ** 6)
+
+
+@pytest.mark.parametrize('value, encoded', [('yes', True), ('"TRUE"', True), ('no', False), ('on', False), ('y', False),
+                                            ('1', False)])
+def test_gzip_content_encoding_reads_yes_no_as_the_manifest_library_does(ie_service, tmp_path, value, encoded):
+    bucket = ie_service.new_bucket('gz')
+    manifest = import_manifest(ie_service.access_key, bucket, extra='setContentEncodingForGzFiles: %s\n' % value)
+    if not encoded and value != 'no':  # CreateJob refuses it: only a job stored earlier can carry it
+        ie = ie_service.client()
+        with pytest.raises(ie.exceptions.InvalidManifestFieldException):
+            ie.create_job(JobType='Import', Manifest=manifest, ValidateOnly=True)
+    job_id = _job_in_store(ie_service, manifest)
+    root = tmp_path / 'device'
+    _write(str(root), {'SIGNATURE': signing.build_signature_file(ie_service.secret_key, job_id, manifest, '1.0'),
+                       'logs/a.txt.gz': b'\x1f\x8b\x08\x00 gzip data'})
+    summary = ie_service.receive(job_id, str(root))
+    assert summary['progress'] == 'Complete', summary
+    head = ie_service.s3_client().head_object(Bucket=bucket, Key='logs/a.txt.gz')
+    assert head.get('ContentEncoding') == ('gzip' if encoded else None)
+
+
+@pytest.mark.root
 def test_export_writes_exactly_the_expected_files(ie_service, loop_drive):
     ie = ie_service.client()
     s3 = ie_service.s3_client()

@@ -6,13 +6,13 @@ import zipfile
 
 import pytest
 
+import ie_service
 from ie_service import api, auth, faults, pdf
+from ie_service.accounts import DEMO_ACCESS_KEY as AK, DEMO_SECRET_KEY as SK
 from ie_service.clock import Clock
 from ie_service.errors import ApiError
-from ie_service.store import Store, JOB_ID_ALPHABET
+from ie_service.store import Store
 from ansible_collections.awsie.importexport.plugins.module_utils import signing
-
-AK, SK = 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
 
 
 @pytest.mark.parametrize('spec, expected', [
@@ -138,7 +138,7 @@ def test_job_view_follows_events_and_expiry():
 def test_store_job_ids_quota_and_order(tmp_path):
     store = Store(str(tmp_path))
     ids = [store.create('A', 'Import', 's3', b'm', 100.0 + i, 0.0, 5) for i in range(5)]
-    assert all(len(i) == 5 and set(i) <= set(JOB_ID_ALPHABET) and signing.JOB_ID_RE.match(i) for i in ids)
+    assert all(len(i) == 5 and set(i) <= set(signing.JOB_ID_ALPHABET) and signing.JOB_ID_RE.match(i) for i in ids)
     assert store.create('A', 'Import', 's3', b'm', 200.0, 0.0, 5) is None
     assert store.create('A', 'Import', 's3', b'm', 200.0, 150.0, 5) is not None  # a new day
     jobs, more = store.list_jobs('A', limit=3)
@@ -155,6 +155,8 @@ def test_build_backend_writes_an_installable_wheel(tmp_path):
     with zipfile.ZipFile(str(tmp_path / name)) as archive:
         names = archive.namelist()
         assert 'ie_service/cli.py' in names
-        assert 'ie-service = ie_service.cli:main' in archive.read('ie_service-0.1.0.dist-info/entry_points.txt').decode()
-        record = archive.read('ie_service-0.1.0.dist-info/RECORD').decode()
+        info = 'ie_service-%s.dist-info' % ie_service.__version__
+        assert 'ie-service = ie_service.cli:main' in archive.read(info + '/entry_points.txt').decode()
+        assert 'Version: %s\n' % ie_service.__version__ in archive.read(info + '/METADATA').decode()
+        record = archive.read(info + '/RECORD').decode()
         assert 'ie_service/api.py,sha256=' in record
