@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Controller side of ie_wait: ask the host about its background jobs until they are done,
+and print their progress in the play output every ``interval`` seconds."""
+
+from __future__ import annotations
+
+import time
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.awsie.importexport.plugins.module_utils.room import human
+
+display = Display()
+
+ARGUMENT_SPEC = dict(
+    jobs=dict(type='list', elements='dict', required=True),
+    interval=dict(type='int', default=30),
+    timeout=dict(type='int', default=172800),
+    wait=dict(type='float', default=5),
+    async_dir=dict(type='path'),
+)
+KEYS = {
+    'files_done': ('files_done', 'files_copied', 'done_files', 'files'),
+    'files_total': ('files_total', 'total_files'),
+    'bytes_done': ('bytes_done', 'bytes_copied', 'done_bytes', 'bytes'),
+    'bytes_total': ('bytes_total', 'total_bytes'),
+}
+
+
+def _pick(progress, name):
+    for key in KEYS[name]:
+        value = progress.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def describe_progress(progress, elapsed):
+    """One line from a progress file: files, bytes, rate, time left (what is known of them)."""
+    if not isinstance(progress, dict):
+        return 'running for %s (no progress file yet)' % duration(elapsed)
+    files, files_total = _pick(progress, 'files_done'), _pick(progress, 'files_total')
+    done, total = _pick(progress, 'bytes_done'), _pick(progress, 'bytes_total')
+    parts = []
+    if files is not None:
+        parts.append('%s%s files' % ('{:,}'.format(int(files)), ' of {:,}'.format(int(files_total)) if files_total else ''))
+    if done is not None:
+        parts.append('%s%s' % (human(done), ' of %s' % human(total) if total else ''))
+    seconds = progress.get('elapsed') if isinstance(progress.get('elapsed'), (int, float)) else elapsed
+    rate = progress.get('rate') if isinstance(progress.get('rate'), (int, float)) else (
+        done / seconds if done is not None and seconds else None)
+    if rate:
+        parts.append('%s/s' % human(rate))
+        if total and done is not None and total >= done:
+            parts.append('about %s left' % duration((total - done) / rate))
+    parts.append('running for %s' % duration(elapsed))
+    return ', '.join(parts)
+
+
+def normalise_jobs(given):
+    """``{jid, name, progress_path}`` from registered async results (skipped items left out) or dicts."""
+    jobs = []
+    for job in given:
+        item = job.get('item') if isinstance(job.get('item'), dict) else {}
+        jid = job.get('jid') or job.get('ansible_job_id')
+        if not jid or job.get('skipped'):
+            continue
+        jobs.append(dict(jid=to_text(jid), name=job.get('name') or item.get('name'),
+                         progress_path=job.get('progress_path') or item.get('progress_path')))
+    return jobs
+
+
+def duration(seconds):
+    seconds = int(max(seconds or 0, 0))
+    if seconds < 120:
+        return '%d s' % seconds
+    if seconds < 7200:
+        return '%d min %02d s' % divmod(seconds, 60)
+    return '%d h %02d min' % (seconds // 3600, seconds % 3600 // 60)
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return result
+        host = task_vars.get('inventory_hostname', '?') if task_vars else '?'
+        async_dir = args['async_dir'] or self._remote_expand_user(self.get_shell_option('async_dir', default='~/.ansible_async'))
+        jobs = normalise_jobs(args['jobs'])
+        order = [job['jid'] for job in jobs]
+        pending = dict((job['jid'], job) for job in jobs)
+        done = {}
+        start = time.monotonic()
+        interval = max(args['interval'], 1)
+        next_line = start + interval
+        while pending:
+            now = time.monotonic()
+            if now - start >= args['timeout']:
+                names = ', '.join(job.get('name') or jid for jid, job in pending.items())
+                result.update(failed=True, msg='still running after %s: %s (they go on; run the play again to pick up '
+                                               'where they are)' % (duration(now - start), names))
+                break
+            wait = max(min(next_line - now, args['timeout'] - (now - start), max(args['wait'], interval)), 0.5)
+            answer = self._execute_module(module_name='awsie.importexport.ie_wait', task_vars=task_vars, module_args=dict(
+                jobs=list(pending.values()), wait=wait, async_dir=async_dir, interval=interval))
+            if answer.get('failed'):
+                result.update(failed=True, msg='cannot read the state of the jobs on %s: %s' % (host, answer.get('msg')))
+                break
+            elapsed = time.monotonic() - start
+            for item in answer.get('jobs', []):
+                job = pending.get(item['jid'])
+                if job is None:
+                    continue
+                name = job.get('name') or item['jid']
+                if item['finished']:
+                    outcome = item.get('result') or {}
+                    done[item['jid']] = dict(name=job.get('name'), jid=item['jid'], finished=True,
+                                             elapsed=round(elapsed, 1), result=outcome)
+                    pending.pop(item['jid'])
+                    display.display('[%s] %s: %s after %s' % (host, name, 'failed' if outcome.get('failed') else 'done',
+                                                              duration(elapsed)))
+                elif time.monotonic() >= next_line:
+                    display.display('[%s] %s: %s' % (host, name, describe_progress(item.get('progress'), elapsed)))
+            if time.monotonic() >= next_line:
+                next_line += interval * max(int((time.monotonic() - next_line) // interval) + 1, 1)
+        results = [done.get(jid) or dict(name=pending[jid].get('name'), jid=jid, finished=False) for jid in order]
+        failed = [r for r in results if r.get('finished') and r['result'].get('failed')]
+        result.update(results=results, elapsed=round(time.monotonic() - start, 1),
+                      changed=any(r.get('finished') and r['result'].get('changed') for r in results))
+        if failed and not result.get('failed'):
+            result.update(failed=True, msg='; '.join('%s: %s' % (r['name'] or r['jid'], r['result'].get('msg') or 'failed')
+                                                     for r in failed))
+        return result
