@@ -264,3 +264,19 @@ def test_fields_that_render_past_the_size_limit_are_refused_like_a_big_src(playb
     assert [p['path'] for p in result['problems']] == ['prefix']
     assert '1048576' in result['msg'] and 'prefix' in result['msg']
     assert len(out.read_text()) < 10000 and len(proc.stdout) < 100000
+
+
+def test_backup_on_a_fat_drive_keeps_the_old_manifest_under_a_name_fat_accepts(loop_drive, playbook, tmp_path):
+    drive = loop_drive('fat32')
+    dest = os.path.join(drive.mountpoint, 'manifest.yml')
+    old = corpus.good_bytes('s3-import').replace(b'prefix: imported/', b'prefix: old/')
+    with open(dest, 'wb') as handle:
+        handle.write(old)
+    src = tmp_path / 'src.yml'
+    src.write_bytes(corpus.good_bytes('s3-import'))
+    out = tmp_path / 'out.json'
+    playbook.run(task(manifest_task(src=str(src), dest=dest, backup=True) + dump_task('out', out)))
+    result = json.loads(out.read_text())
+    assert result['changed'] and ':' not in os.path.basename(result['backup_file'])
+    assert open(result['backup_file'], 'rb').read() == old
+    assert open(dest, 'rb').read() == corpus.good_bytes('s3-import')
