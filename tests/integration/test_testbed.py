@@ -111,6 +111,8 @@ def test_every_host_answers_over_ssh_with_its_own_hostname(testbed):
     assert [h.drives[0].fstype for h in testbed.hosts] == ['ext4', 'fat32', 'ntfs']
     for host in testbed.hosts:
         assert testbed.exec_on(host, 'hostname').stdout.strip() == host.name
+        # The machine's ~/.bashrc (pyenv init) is not run for every SSH command on the hosts.
+        assert testbed.exec_on(host, 'cat ~root/.bashrc').stdout == ''
     # The caller's hostname is not one of them.
     assert socket.gethostname() not in ('host01', 'host02', 'host03')
 
@@ -260,13 +262,15 @@ CHILD = textwrap.dedent('''\
             bed.exec_on(host, 'mkdir -p /mnt/d && %s %s /mnt/d' % (cmd, drive.device))
         bed.run_playbook('- hosts: testbed\\n  gather_facts: false\\n  tasks:\\n    - ansible.builtin.ping:\\n')
         step('mounted')
+    if stop_at == 'end':
+        time.sleep(60)
     ''').format(repo=REPO)
 
 
-def _child_until(step, tmp_path):
+def _child_until(step, tmp_path, stop_at=None):
     script = tmp_path / 'child.py'
     script.write_text(CHILD)
-    proc = subprocess.Popen([PY, str(script), step], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen([PY, str(script), stop_at or step], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     last = None
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -289,6 +293,28 @@ def test_sigterm_during_setup_leaves_nothing(step, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == -signal.SIGTERM, proc.stderr.read()[-3000:]
     _nothing_left(state['run_id'], state['rundir'], [tuple(p) for p in state['pids']])
+
+
+def test_sigterm_at_any_moment_of_setup_leaves_nothing(tmp_path, record_property):
+    """SIGTERM at moments spread over the whole bring-up (mkfs, losetup, ip, sshd in flight)."""
+    if os.geteuid() != 0:
+        pytest.skip('needs root')
+    # How long a bring-up takes here, from the child's first step to its last.
+    proc, state = _child_until('begin', tmp_path, 'end')
+    started = time.monotonic()
+    while json.loads(proc.stdout.readline())['step'] != 'ready':
+        pass
+    setup = time.monotonic() - started
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == -signal.SIGTERM
+    _nothing_left(state['run_id'], state['rundir'])
+    record_property('setup_3_hosts_s', round(setup, 2))
+    for fraction in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
+        proc, state = _child_until('begin', tmp_path, 'end')
+        time.sleep(setup * fraction)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM, proc.stderr.read()[-3000:]
+        _nothing_left(state['run_id'], state['rundir'])
 
 
 def test_cleanup_stale_removes_a_sigkilled_run_and_spares_live_ones(testbed, tmp_path):

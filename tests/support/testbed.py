@@ -73,12 +73,37 @@ def _base_dir():
     return os.environ.get('IE_TESTBED_TMP') or tempfile.gettempdir()
 
 
-def _run(cmd, check=True, input=None, env=None, timeout=60):
-    proc = subprocess.run(cmd, input=input, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, check=False, timeout=timeout)
+_INFLIGHT = set()  # commands running now; a signal handler lets them finish before teardown
+
+
+def _run(cmd, check=True, input=None, env=None, timeout=60):  # pylint: disable=redefined-builtin
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, env=env) as child:
+        _INFLIGHT.add(child)
+        try:
+            out, err = child.communicate(input, timeout=timeout)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            _INFLIGHT.discard(child)
+    proc = subprocess.CompletedProcess(cmd, child.returncode, out, err)
     if check and proc.returncode != 0:
         raise TestbedError('%s exited %d: %s' % (' '.join(cmd), proc.returncode, proc.stderr.strip()[-2000:]))
     return proc
+
+
+def _let_inflight_finish(timeout=10.0):
+    """Wait (without reaping: the interrupted caller may hold the Popen's lock) until running commands end.
+
+    A losetup that attaches a drive after teardown looked would leave it behind.
+    """
+    deadline = time.monotonic() + timeout
+    for child in list(_INFLIGHT):
+        start = _start_time(child.pid)
+        while start is not None and _alive(child.pid, start) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def _which(name):
@@ -382,9 +407,19 @@ _LIVE = []
 _HANDLERS = {}
 
 
+_IN_HANDLER = []
+
+
 def _on_signal(signum, frame):
-    for bed in list(_LIVE):
-        bed.close()
+    if _IN_HANDLER:
+        return  # a second signal while tearing down: finish the teardown first
+    _IN_HANDLER.append(signum)
+    try:
+        _let_inflight_finish()
+        for bed in list(_LIVE):
+            bed.close()
+    finally:
+        _IN_HANDLER.remove(signum)
     previous = _HANDLERS.pop(signum, signal.SIG_DFL)
     signal.signal(signum, previous)
     if callable(previous):
@@ -407,7 +442,7 @@ class Testbed:
     __test__ = False  # not a pytest test class
 
     def __init__(self, hosts=3, drives_per_host=1, drive_size_mb=64, fstypes=('ext4',), groups=(),
-                 host_vars=None, control_persist=True, name_format=None, on_step=None):
+                 host_vars=None, control_persist=True, name_format=None, on_step=None, clean_shell_rc=True):
         if hosts < 1:
             raise ValueError('hosts must be at least 1')
         unknown = [fs for fs in fstypes if fs and fs not in MKFS]
@@ -420,6 +455,7 @@ class Testbed:
         self.groups = list(groups)
         self.host_vars = host_vars
         self.control_persist = control_persist
+        self.clean_shell_rc = clean_shell_rc
         self.name_format = name_format or ('host{:02d}' if hosts < 100 else 'host{:03d}')
         self.on_step = on_step or (lambda step: None)
         self.run_id = None
@@ -463,6 +499,7 @@ class Testbed:
                     signal.signal(signum, _on_signal)
         self._write_state()
         try:
+            self.on_step('begin')
             self._setup()
         except BaseException:
             self.close()
@@ -515,14 +552,17 @@ class Testbed:
                 while pending and len(running) < width:
                     cmd = pending.pop(0)
                     running.append((cmd, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+                    _INFLIGHT.add(running[-1][1])
                 cmd, proc = running.pop(0)
                 _out, err = proc.communicate()
+                _INFLIGHT.discard(proc)
                 if proc.returncode != 0:
                     raise TestbedError('%s exited %d: %s' % (' '.join(cmd), proc.returncode, err.strip()[-2000:]))
         finally:
             for _cmd, proc in running:
                 proc.kill()
                 proc.wait()
+                _INFLIGHT.discard(proc)
 
     def _make_network(self):
         names = [self.ctl_netns] + [host.netns for host in self.hosts]
@@ -581,9 +621,14 @@ class Testbed:
                 # A session whose client vanished (its namespace gone) ends by itself.
                 'ClientAliveInterval 10', 'ClientAliveCountMax 3', '']))
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        # bash run by sshd reads ~/.bashrc; this machine's runs `pyenv init` (~0.4 s per SSH command,
+        # once per task and host). A fleet host has no such thing: the hosts see an empty one.
+        rc_files = [path for path in (os.path.expanduser('~root/.bashrc'),) if self.clean_shell_rc and os.path.isfile(path)]
+        empty = self._write(os.path.join(self.rundir, 'empty-rc'), '', 0o644)
         for host in self.hosts:
             # The anchor holds the host's UTS and mount namespaces (sshd can stop; the host stays).
-            script = 'echo %s > /proc/sys/kernel/hostname && mount --bind %s /mnt && exec sleep infinity' % (host.hostname, host.mnt)
+            script = 'echo %s > /proc/sys/kernel/hostname && mount --bind %s /mnt' % (host.hostname, host.mnt)
+            script += ''.join(' && mount --bind %s %s' % (empty, path) for path in rc_files) + ' && exec sleep infinity'
             proc = self._popen(['ip', 'netns', 'exec', host.netns, 'unshare', '--uts', '--mount', '--propagation', 'private',
                                 '--', 'sh', '-c', script], os.path.join(host.workdir, 'anchor.log'))
             host.anchor_proc, host.anchor_pid = proc, proc.pid
