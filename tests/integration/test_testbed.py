@@ -146,6 +146,25 @@ def test_a_drive_mounted_on_one_host_is_seen_only_there(testbed):
             testbed.exec_on(host, 'umount /mnt/probe-%s' % host.name, check=False)
 
 
+def test_an_inventory_of_its_own_adds_vars_and_groups_without_changing_the_beds(testbed, tmp_path):
+    path = testbed.write_inventory(str(tmp_path / 'inv.json'), groups=['ie_drive_hosts'], group_vars={'site': 'dock'},
+                                   host_vars=lambda h: {'drive_prepare_drives': [{'name': d.name, 'device': d.device} for d in h.drives]})
+    play = textwrap.dedent('''\
+        - hosts: ie_drive_hosts
+          gather_facts: false
+          tasks:
+            - ansible.builtin.assert:
+                that:
+                  - site == 'dock'
+                  - drive_prepare_drives[0].device == testbed_drives[0].device
+                  - drive_prepare_drives[0].device.startswith('/dev/loop')
+        ''')
+    run = testbed.run_playbook(play, inventory=path)
+    assert sorted(run.stats) == ['host01', 'host02', 'host03'] and all(s['ok'] == 1 for s in run.stats.values())
+    with open(testbed.inventory_path) as handle:
+        assert 'ie_drive_hosts' not in handle.read()
+
+
 def test_hosts_work_at_the_same_time(testbed, record_property):
     play = '- hosts: testbed\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: sleep 3\n'
     one = testbed.run_playbook(play, extra_args=['--limit', 'host01'])

@@ -697,26 +697,35 @@ class Testbed:
     def ansible_cfg(self):
         return os.path.join(self.rundir, 'ansible.cfg')
 
-    def inventory(self):
+    def inventory(self, host_vars=None, groups=None, group_vars=None):
+        """The inventory as a dict; host_vars(host) -> dict, groups and group_vars (for 'all') add to the bed's own."""
         hosts = {}
         for host in self.hosts:
             hostvars = {'ansible_host': host.address, 'ansible_remote_tmp': host.remote_tmp,
                         'testbed_hostname': host.hostname, 'testbed_drives': [d.as_dict() for d in host.drives]}
-            if self.host_vars:
-                hostvars.update(self.host_vars(host) or {})
+            for hook in (self.host_vars, host_vars):
+                if hook:
+                    hostvars.update(hook(host) or {})
             hosts[host.name] = hostvars
         children = {'testbed': {'hosts': hosts}}
-        for group in self.groups:
+        for group in list(self.groups) + list(groups or ()):
             children[group] = {'hosts': {host.name: {} for host in self.hosts}}
-        return {'all': {'children': children, 'vars': {
-            'ansible_connection': 'ssh', 'ansible_user': 'root', 'ansible_port': 22,
-            'ansible_ssh_private_key_file': os.path.join(self.rundir, 'ssh', 'id_ed25519'),
-            'ansible_python_interpreter': sys.executable}}}
+        all_vars = {'ansible_connection': 'ssh', 'ansible_user': 'root', 'ansible_port': 22,
+                    'ansible_ssh_private_key_file': os.path.join(self.rundir, 'ssh', 'id_ed25519'),
+                    'ansible_python_interpreter': sys.executable}
+        all_vars.update(group_vars or {})
+        return {'all': {'children': children, 'vars': all_vars}}
 
-    def write_inventory(self):
-        """(Re)write the inventory, e.g. after changing groups or host_vars."""
-        self._write(self.inventory_path, json.dumps(self.inventory(), indent=1) + '\n')
-        return self.inventory_path
+    def write_inventory(self, path=None, host_vars=None, groups=None, group_vars=None):
+        """Write an inventory of the bed's hosts; returns its path.
+
+        Without arguments: (re)writes the bed's own (after changing bed.groups or bed.host_vars).
+        With a path: a separate inventory with added host_vars/groups/group_vars (the bed's own
+        stays as it is, e.g. for the shared session fixture); pass it as run_playbook(inventory=).
+        """
+        path = path or self.inventory_path
+        self._write(path, json.dumps(self.inventory(host_vars, groups, group_vars), indent=1) + '\n')
+        return path
 
     def _write_ansible_files(self):
         self.write_inventory()
@@ -767,15 +776,16 @@ class Testbed:
         return ['ip', 'netns', 'exec', self.ctl_netns] + list(argv)
 
     def run_playbook(self, playbook, extra_args=(), extra_vars=None, check=False, env=None, cwd=None,
-                     expect_rc=0, timeout=1800):
+                     expect_rc=0, timeout=1800, inventory=None):
         """Run ansible-playbook from the controller namespace; returns a PlaybookRun.
 
         playbook: a path, or YAML text (when it contains a newline). expect_rc=None accepts any status.
+        inventory: another inventory file (see write_inventory) instead of the bed's own.
         """
         if '\n' in playbook:
             path = self._write(os.path.join(self.rundir, 'play-%s.yml' % secrets.token_hex(4)), playbook)
             playbook = path
-        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', self.inventory_path, playbook]
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory or self.inventory_path, playbook]
         if extra_vars:
             cmd += ['-e', json.dumps(extra_vars)]
         if check:
