@@ -106,3 +106,106 @@ def test_first_poll_then_what_moved_both_reports_and_the_state_file(playbook, ie
     assert row.split(' | ')[9] not in ('-', '')  # the return shipment's tracking number
     state = json.loads((out / 'ie-job-status.state.json').read_text())
     assert [(j['job_id'], j['progress_code']) for j in state['jobs']] == [(a, 'Complete'), (b, 'Pending')]
+
+
+def service_clock_back(service, days):
+    """Jobs created from now on are ``days`` old (the service clock runs ``days`` behind real time)."""
+    import time  # pylint: disable=import-outside-toplevel
+    now = time.time()
+    with open(os.path.join(service.state_dir, 'clock.json'), 'w') as handle:
+        json.dump({'anchor_real': now, 'anchor_service': now - days * 86400, 'speed': 1.0}, handle)
+
+
+def test_with_nothing_named_every_live_job_is_polled_and_named_from_job_sheets_and_device_ids(
+        playbook, ie_service, tmp_path):
+    client = quiet_client(ie_service)
+    service_clock_back(ie_service, 31)
+    expired = create_jobs(ie_service, 1, stem='OLD')[0]['job_id']
+    ie_service.advance_clock(days=31)  # back to real time: that job is now 31 days old, never received
+    a, b, c = [j['job_id'] for j in create_jobs(ie_service, 3)]
+    client.cancel_job(c)
+    sheets = tmp_path / 'manifests'
+    sheets.mkdir()
+    (sheets / 'station1-jobs.json').write_text(json.dumps([{'host': 'station1', 'drive': 'usb1', 'device_id': 'DEV-0',
+                                                            'job_id': a}]))
+    out = tmp_path / 'out'
+    inv = fleet_inventory(tmp_path, ie_service, job_status_output_dir=str(out), drive_prepare_manifest_dir=str(sheets))
+    proc = playbook.run(POLL, inventory=inv)
+    assert "List the account's jobs (nobody named any)" in proc.stdout
+    report = (out / 'ie-job-report.md').read_text()
+    rows = [line for line in report.splitlines() if line.startswith('| ') and not line.startswith('| host')]
+    assert [r.split(' | ')[:4] for r in rows] == [['| station1', 'usb1', a, 'DEV-0'], ['| -', '-', b, 'DEV-1']]
+    assert c not in report and expired not in report  # canceled, and expired before anyone followed it
+
+
+def test_alert_states_fail_the_play_once_with_one_message_after_the_reports_and_the_state(
+        playbook, ie_service, tmp_path):
+    service_clock_back(ie_service, 26)
+    soon = create_jobs(ie_service, 1, stem='SOON')[0]['job_id']
+    ie_service.advance_clock(days=26)
+    bad, fine = create_jobs(ie_service, 2)
+    ie_service.receive(bad['job_id'], drive_dir(tmp_path, 'bad', 'version:2.0\nsigningMethod:HmacSHA1\njobId:%s\n'
+                                                'signature:AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n' % bad['job_id']))
+    ie_service.advance_clock(hours=1)  # the service checks the SIGNATURE one step after the drive arrived
+    out = tmp_path / 'out'
+    inv = fleet_inventory(tmp_path, ie_service, job_status_output_dir=str(out))
+    named = {'job_status_jobs': [{'job_id': soon, 'host': 'station1', 'drive': 'usb1'},
+                                 {'job_id': bad['job_id'], 'host': 'station2', 'drive': 'usb2'},
+                                 {'job_id': fine['job_id'], 'host': 'station2', 'drive': 'usb3'}]}
+    proc = playbook.run(POLL, inventory=inv, extra_vars=named, expect_rc=2)
+    failures = [line for line in proc.stdout.splitlines() if line.startswith('fatal:')]
+    assert len(failures) == 1, proc.stdout[-3000:]
+    message = failures[0]
+    assert '2 job(s) in an alert state: ' in message
+    assert '%s (station2/usb2): InvalidSignature' % bad['job_id'] in message
+    assert '%s (station1/usb1): ExpiringSoon (still NotReceived, 3.9 day(s) left' % soon in message
+    assert fine['job_id'] not in message and str(out / 'ie-job-report.html') in message
+    # written before failing: both reports, the state; the recap shows the summary was published first
+    report = (out / 'ie-job-report.md').read_text()
+    assert '- %s (station2/usb2): InvalidSignature [alert]' % bad['job_id'] in report
+    assert 'class="alert"' in (out / 'ie-job-report.html').read_text()
+    assert soon in (out / 'ie-job-status.state.json').read_text()
+
+    # the user decides what is an alert
+    playbook.run(POLL, inventory=inv, extra_vars=dict(named, job_status_alert_codes=['DeviceError']))
+    playbook.run(POLL, inventory=inv, extra_vars=dict(named, job_status_expiry_warning_days=3,
+                                                      job_status_alert_codes=['ExpiringSoon']))
+
+
+def test_outputs_default_beside_the_inventory_and_check_mode_writes_nothing(playbook, ie_service, tmp_path):
+    job = create_jobs(ie_service, 1)[0]['job_id']
+    inv = fleet_inventory(tmp_path, ie_service)
+    inventory_dir = os.path.dirname(inv)
+    named = {'job_status_jobs': [{'job_id': job}]}
+    out = os.path.join(inventory_dir, '.awsie-importexport')
+
+    playbook.run(POLL, inventory=inv, extra_vars=named, check=True)
+    assert not os.path.exists(out)
+
+    # the inventory is the directory: the outputs beside it must not be read as inventory sources
+    proc = playbook.run(POLL, inventory=inventory_dir, extra_vars=named)
+    assert sorted(os.listdir(out)) == ['ie-job-report.html', 'ie-job-report.md', 'ie-job-status.state.json']
+    assert oct(os.stat(out).st_mode & 0o777) == '0o700'
+    proc = playbook.run(POLL, inventory=inventory_dir, extra_vars=named)
+    assert 'Unable to parse' not in proc.stdout + proc.stderr and '- nothing moved' in proc.stdout
+    assert not [n for n in os.listdir(os.path.join(REPO, 'playbooks')) if n.startswith('ie-job')]
+
+
+def test_missing_credentials_fail_before_any_request_and_say_what_to_set(playbook, ie_service, tmp_path):
+    job = create_jobs(ie_service, 1)[0]['job_id']
+    inv = fleet_inventory(tmp_path, ie_service, job_status_output_dir=str(tmp_path / 'out'))
+    data = json.loads(open(inv).read())
+    group = data['all']['children']['ie_drive_hosts']['vars']
+    del group['job_status_access_key'], group['job_status_secret_key']
+    open(inv, 'w').write(json.dumps(data))
+    env = {'AWS_ACCESS_KEY_ID': '', 'AWS_SECRET_ACCESS_KEY': ''}
+    proc = playbook.run(POLL, inventory=inv, extra_vars={'job_status_jobs': [{'job_id': job}]}, env=env, expect_rc=2)
+    assert 'AWS_ACCESS_KEY_ID' in proc.stdout and ie_service.secret_key not in proc.stdout
+    assert not (tmp_path / 'out').exists()
+
+    # the wrong secret key: refused by the service, named as a credentials problem, nothing written
+    group['job_status_access_key'], group['job_status_secret_key'] = ie_service.access_key, 'not-the-secret'
+    open(inv, 'w').write(json.dumps(data))
+    proc = playbook.run(POLL, inventory=inv, extra_vars={'job_status_jobs': [{'job_id': job}]}, expect_rc=2)
+    assert 'the service refused the credentials' in proc.stdout and 'not-the-secret' not in proc.stdout
+    assert not (tmp_path / 'out').exists()
