@@ -181,6 +181,8 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
     minute before the scan (``recent``, the default: files still being written), or ``none``; files whose size, mtime
     or ctime moved in between are findings. ``hook(rel)`` is called after each file's metadata
     was read (tests). ``workers`` threads list directories ahead of the walk."""
+    if not os.path.isdir(root):
+        raise ValueError('the source %s is not a directory (or does not exist)' % root)
     result = Scan()
     started = time.time()
     started_ns = time.time_ns()

@@ -50,8 +50,11 @@ def sort_key(path):
     return [(1, p) for p in parts[:-1]] + [(0, parts[-1])]
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(',', ':'), ensure_ascii=False)
+
+
 def dumps_line(obj):
-    return (json.dumps(obj, sort_keys=True, separators=(',', ':'), ensure_ascii=False) + '\n').encode('utf-8')
+    return (_ENCODER.encode(obj) + '\n').encode('utf-8')
 
 
 def header(kind, meta=None):
@@ -199,8 +202,9 @@ class Writer:
         self._handle = open(path + PARTIAL_SUFFIX, 'wb')  # pylint: disable=consider-using-with
         self._handle.write(dumps_line(header(kind, meta)))
 
-    def add(self, record):
-        check_record(record, self.kind, '(record %s)' % record.get('path'))
+    def add(self, record, check=True):
+        if check:
+            check_record(record, self.kind, '(record %s)' % record.get('path'))
         key = sort_key(record['path'])
         if self._last is not None and key <= self._last:
             raise LedgerError('record %s written out of order or twice' % record['path'])

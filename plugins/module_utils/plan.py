@@ -64,10 +64,10 @@ class _Node:
 class Drive:
     """One drive being filled: ``capacity`` bytes of room (after the margin)."""
 
-    def __init__(self, name, capacity, device=None, extra=False):
+    def __init__(self, name, capacity, spec=None, extra=False):
+        self.spec = dict(spec or {})
         self.name = name
         self.capacity = capacity
-        self.device = device
         self.extra = extra
         self.used = 0
         self.bytes = 0
@@ -76,11 +76,10 @@ class Drive:
         self.dirs = set()
 
     def as_dict(self):
-        out = {'name': self.name, 'capacity_bytes': self.capacity, 'used_bytes': self.used,
+        out = dict(self.spec)
+        out.update({'name': self.name, 'capacity_bytes': self.capacity, 'used_bytes': self.used,
                'free_bytes': self.capacity - self.used, 'bytes': self.bytes, 'files': self.files,
-               'items': sorted(self.items, key=lambda p: ledger.sort_key(p) if p != '.' else [])}
-        if self.device:
-            out['device'] = self.device
+               'items': sorted(self.items, key=lambda p: ledger.sort_key(p) if p != '.' else [])})
         return out
 
 
@@ -203,7 +202,7 @@ def make_plan(files, drives=(), drive_size=None, block_size=4096, overhead=0, ma
         if capacity <= 0:
             raise PlanError('drive %s has %s bytes, not more than the margin of %d bytes'
                             % (spec.get('name') or index + 1, spec['size'], margin))
-        targets.append(Drive(spec.get('name') or 'drive-%d' % (index + 1), capacity, spec.get('device')))
+        targets.append(Drive(spec.get('name') or 'drive-%d' % (index + 1), capacity, spec))
     room = drive_size - margin if drive_size else None
     if room is not None and room <= 0:
         raise PlanError('drive_size %d is not more than the margin of %d bytes' % (drive_size, margin))
@@ -252,4 +251,29 @@ def expand(items, files):
         parts = entry.path.split('/')
         if any('/'.join(parts[:i]) in wanted for i in range(1, len(parts) + 1)):
             out.append(entry.path)
+    return out
+
+
+def drive_specs(drives, probe=None):
+    """Drive dicts with ``size`` in bytes: given (``size`` as bytes or ``size_bytes``), or probed
+    for those that name a ``device`` (``probe(device)`` -> facts of devices.Prober.probe: the
+    free bytes of its file system, else its size). Other keys are kept."""
+    out = []
+    for index, drive in enumerate(drives or []):
+        spec = dict(drive)
+        spec.setdefault('name', 'drive-%d' % (index + 1))
+        size = spec.get('size', spec.get('size_bytes'))
+        if size is None:
+            if not spec.get('device') or probe is None:
+                raise PlanError('drive %s has neither a size nor a device to probe' % spec['name'])
+            facts = probe(spec['device'])
+            size = next((facts.get(k) for k in ('free_bytes', 'size_bytes', 'size') if facts.get(k)), None)
+            if size is None:
+                raise PlanError('the size of drive %s (%s) could not be probed; give its size' % (spec['name'], spec['device']))
+            spec['probed_fstype'] = facts.get('fstype')
+        try:
+            spec['size'] = int(size)
+        except (TypeError, ValueError):
+            raise PlanError('drive %s: size %r is not a number of bytes' % (spec['name'], size))
+        out.append(spec)
     return out

@@ -126,3 +126,13 @@ class KeyRule:
 
     def as_dict(self):
         return {'prefix': self.prefix, 'substitutions': [list(p) for p in self.substitutions], 'ignore': list(self.ignore)}
+
+
+def rule_from_options(manifest=None, prefix=None, substitutions=None, ignore=None):
+    """The rule of a module's ``manifest`` fields, with ``prefix``, ``substitutions`` and ``ignore``
+    given on their own taking precedence."""
+    fields = dict(manifest or {})
+    for name, value in (('prefix', prefix), ('substitutions', substitutions), ('ignore', ignore)):
+        if value is not None:
+            fields[name] = value
+    return KeyRule.from_manifest(fields)

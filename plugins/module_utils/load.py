@@ -1,0 +1,388 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, awsie.importexport contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Loading a source tree onto a mounted drive in one pass, with a ledger.
+
+Each source byte is read once: the MD5 is computed on the buffer that is written. A file is
+written to ``.ie-load-<random>.part`` in its destination directory and renamed when complete,
+so a killed load leaves no partial file under a real name; the next run removes such leftovers.
+A file whose size and mtime match the previous ledger, and whose copy on the drive has that
+size, is not read again. Modes and owners are never set (FAT, NTFS, exFAT); ``SIGNATURE`` and
+``lost+found`` in the drive's root are left alone; nothing else on the drive is removed.
+Standard library only, no Ansible imports.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import json
+import os
+import queue
+import threading
+import time
+
+from ansible_collections.awsie.importexport.plugins.module_utils import dataset, ledger, s3keys
+
+TEMP_PREFIX = '.ie-load-'
+TEMP_SUFFIX = '.part'
+BUFFER_BYTES = 1024 * 1024
+PIPELINE_BYTES = 2 * BUFFER_BYTES
+PIPELINE_BUFFERS = 4
+RESERVED_ROOT = ('lost+found',)
+MAX_LISTED = 100
+
+
+class LoadError(Exception):
+    """The load cannot go on (drive full, destination unusable); the message says how to fix it."""
+
+
+def is_temp_name(name):
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def _syncfs(path):
+    """Flush the destination's file system (``syncfs``), or every file system."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        os.sync()
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.syncfs(fd) != 0:
+            os.sync()
+    except (OSError, AttributeError):
+        os.sync()
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd, view):
+    written = 0
+    while written < len(view):
+        written += os.write(fd, view[written:])
+
+
+def _pipelined(src_fd, dest_fd, buffers):
+    """(md5, bytes): the reading thread hashes a buffer while a second thread writes it."""
+    free = queue.Queue()
+    full = queue.Queue()
+    for buf in buffers:
+        free.put(buf)
+    failure = []
+
+    def writer():
+        while True:
+            item = full.get()
+            if item is None:
+                return
+            buf, count = item
+            if not failure:
+                try:
+                    _write_all(dest_fd, memoryview(buf)[:count])
+                except OSError as exc:
+                    failure.append(exc)
+            free.put(buf)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    md5 = hashlib.md5()
+    total = 0
+    try:
+        while not failure:
+            buf = free.get()
+            count = os.readv(src_fd, [buf])
+            if not count:
+                free.put(buf)
+                break
+            full.put((buf, count))
+            md5.update(memoryview(buf)[:count])
+            total += count
+    finally:
+        full.put(None)
+        thread.join()
+    if failure:
+        raise failure[0]
+    return md5, total
+
+
+class Progress:
+    """Writes a small JSON file at most every ``interval`` seconds: ``phase``, ``files_done``,
+    ``files_total``, ``bytes_done``, ``bytes_total`` (skipped files count as done), ``elapsed``
+    (seconds), ``rate`` (bytes copied per second), ``eta`` (seconds left), ``updated`` (epoch)."""
+
+    def __init__(self, path, files_total, bytes_total, interval=2.0, clock=time.monotonic):
+        self.path = path
+        self.files_total = files_total
+        self.bytes_total = bytes_total
+        self.interval = interval
+        self.clock = clock
+        self.started = clock()
+        self.last = None
+        self.state = {}
+
+    def update(self, files_done, bytes_done, copied_bytes, phase='loading', force=False):
+        now = self.clock()
+        if not force and self.last is not None and now - self.last < self.interval:
+            return False
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = copied_bytes / elapsed
+        left = self.bytes_total - bytes_done
+        self.state = {'phase': phase, 'files_done': files_done, 'files_total': self.files_total,
+                      'bytes_done': bytes_done, 'bytes_total': self.bytes_total, 'elapsed': round(elapsed, 1),
+                      'rate': int(rate), 'eta': int(left / rate) if rate > 0 else None, 'updated': int(time.time())}
+        if self.path:
+            tmp = '%s.%d.tmp' % (self.path, os.getpid())
+            with open(tmp, 'w') as handle:
+                json.dump(self.state, handle, sort_keys=True)
+            os.replace(tmp, self.path)
+        return True
+
+
+class Loader:
+    """One load of ``src`` onto ``dest`` under ``rule`` (an s3keys.KeyRule)."""
+
+    def __init__(self, src, dest, rule, previous=None, selection=None, check_mode=False, buffer_bytes=BUFFER_BYTES,
+                 progress_path=None, progress_interval=2.0, case_insensitive=False):
+        for path, what in ((src, 'src'), (dest, 'dest')):
+            if not os.path.isdir(path):
+                raise LoadError('%s %s is not a directory' % (what, path))
+        self.src = src
+        self.dest = dest
+        self.rule = rule
+        self.previous = previous or {}
+        self.selection = selection
+        self.check_mode = check_mode
+        self.buffers = [bytearray(buffer_bytes) for _i in range(PIPELINE_BUFFERS)]
+        self.temp_counter = 0
+        self.progress_path = progress_path
+        self.progress_interval = progress_interval
+        self.case_insensitive = case_insensitive
+        self.made_dirs = set()
+        self.listings = {}
+        self.copied_bytes = 0
+        self.result = {'copied': 0, 'skipped': 0, 'bytes': 0, 'removed_partials': 0, 'failed': [], 'excluded': {},
+                       'vanished': 0, 'files': 0, 'total_bytes': 0}
+
+    # --- the destination ------------------------------------------------------------------
+    def _listing(self, rel_dir):
+        """{name: DirEntry} of a destination directory (read once); leftover temp files removed."""
+        found = self.listings.get(rel_dir)
+        if found is not None:
+            return found
+        found = {}
+        full = os.path.join(self.dest, *rel_dir.split('/')) if rel_dir else self.dest
+        try:
+            with os.scandir(full) as handle:
+                for entry in handle:
+                    if is_temp_name(entry.name) and entry.is_file(follow_symlinks=False):
+                        self.result['removed_partials'] += 1
+                        if not self.check_mode:
+                            os.unlink(entry.path)
+                        continue
+                    found[entry.name] = entry
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise LoadError('cannot read the drive directory %s: %s' % (full, exc.strerror))
+        self.listings[rel_dir] = found
+        return found
+
+    def _on_drive(self, rel):
+        """The size of the regular file at ``rel`` on the drive, or None."""
+        parent, _sep, name = rel.rpartition('/')
+        entry = self._listing(parent).get(name)
+        if entry is None:
+            return None
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            return None
+        return st.st_size if st.st_mode & 0o170000 == 0o100000 else -1
+
+    # --- one file -------------------------------------------------------------------------
+    def _copy(self, entry):
+        """Copy one file; returns its MD5. Raises OSError (the file fails) or LoadError (stop)."""
+        parent = entry.path.rpartition('/')[0]
+        dest_dir = self.dest + '/' + parent if parent else self.dest
+        if parent not in self.made_dirs:
+            os.makedirs(dest_dir, exist_ok=True)
+            self.made_dirs.add(parent)
+        target = self.dest + '/' + entry.path
+        if self._on_drive(entry.path) == -1:
+            raise OSError(errno.EEXIST, 'something that is not a regular file is in the way on the drive')
+        src_fd = os.open(self.src + '/' + entry.path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0))
+        tmp = None
+        try:
+            st = os.fstat(src_fd)
+            if st.st_size != entry.size or st.st_mtime_ns != entry.mtime_ns:
+                raise OSError(errno.EAGAIN, 'changed since the scan; run the load again when it is complete')
+            tmp, dest_fd = self._temp(dest_dir)
+            try:
+                md5 = self._stream(src_fd, dest_fd, entry.size)
+                try:
+                    os.utime(dest_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+                except OSError:
+                    pass  # FUSE FAT/NTFS drivers may refuse; times are not part of the import
+            finally:
+                os.close(dest_fd)
+            after = os.fstat(src_fd)
+            if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns):
+                raise OSError(errno.EAGAIN, 'changed while it was copied; run the load again when it is complete')
+            os.replace(tmp, target)
+            tmp = None
+            return md5
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise LoadError('the drive %s is full (%s while writing %s); use a larger drive or plan the data '
+                                'across drives with ie_plan' % (self.dest, exc.strerror, entry.path))
+            if exc.errno in (errno.EROFS, errno.EIO):
+                raise LoadError('cannot write to the drive %s: %s' % (self.dest, exc.strerror))
+            raise
+        finally:
+            os.close(src_fd)
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    def _temp(self, dest_dir):
+        """A new temporary file in ``dest_dir``: (path, fd); mode from the umask, never forced."""
+        while True:
+            self.temp_counter += 1
+            tmp = '%s/%s%d-%d%s' % (dest_dir, TEMP_PREFIX, os.getpid(), self.temp_counter, TEMP_SUFFIX)
+            try:
+                return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except FileExistsError:
+                continue
+
+    def _stream(self, src_fd, dest_fd, size):
+        """Copy and hash in one pass; large files overlap hashing with writing (two threads)."""
+        if size >= PIPELINE_BYTES:
+            md5, total = _pipelined(src_fd, dest_fd, self.buffers)
+        else:
+            md5 = hashlib.md5()
+            view = memoryview(self.buffers[0])
+            total = 0
+            while True:
+                count = os.readv(src_fd, [self.buffers[0]])
+                if not count:
+                    break
+                chunk = view[:count]
+                md5.update(chunk)
+                _write_all(dest_fd, chunk)
+                total += count
+        self.copied_bytes += total
+        if total != size:
+            raise OSError(errno.EAGAIN, 'read %d bytes where the scan saw %d; it changed' % (total, size))
+        return md5.hexdigest()
+
+    # --- the whole load -------------------------------------------------------------------
+    def run(self, writer=None):
+        """Load everything; ``writer`` (ledger.Writer) receives each record in ledger order."""
+        result = self.result
+        started = time.time()
+        scan = dataset.scan(self.src, self.rule, self.selection, recheck='none', case_insensitive=self.case_insensitive)
+        files = [f for f in scan.files if f.path.split('/')[0] not in RESERVED_ROOT]
+        for item in scan.findings:
+            result['excluded'][item['rule']] = result['excluded'].get(item['rule'], 0) + 1
+        if len(files) != len(scan.files):
+            result['excluded']['reserved-name'] = len(scan.files) - len(files)
+        result['findings'] = scan.findings[:MAX_LISTED]
+        seen = {f.path for f in files}
+        result['vanished'] = sum(1 for p in self.previous if p not in seen and (self.selection is None
+                                                                              or self.selection.wants_file(p)))
+        progress = Progress(self.progress_path, len(files), sum(f.size for f in files), self.progress_interval)
+        done_bytes = 0
+        for index, entry in enumerate(files):
+            record = self._one(entry)
+            done_bytes += entry.size
+            if record is not None:
+                result['files'] += 1
+                result['total_bytes'] += entry.size
+                if writer is not None:
+                    writer.add(record, check=False)
+            if progress.update(index + 1, done_bytes, self.copied_bytes) and writer is not None:
+                writer.flush()  # a killed run keeps what it did (ledger.read_latest)
+        if not self.check_mode and result['copied']:
+            _syncfs(self.dest)
+        progress.update(len(files), done_bytes, self.copied_bytes, phase='done', force=True)
+        result['seconds'] = round(time.time() - started, 3)
+        result['rate_bytes_per_second'] = int(result['bytes'] / result['seconds']) if result['seconds'] else 0
+        return result
+
+    def _one(self, entry):
+        """Skip or copy one file; returns its ledger record, or None when it failed."""
+        result = self.result
+        before = self.previous.get(entry.path)
+        on_drive = self._on_drive(entry.path)  # also clears leftover temp files of the directory
+        if (before is not None and before.get('size') == entry.size and before.get('mtime_ns') == entry.mtime_ns
+                and on_drive == entry.size):
+            result['skipped'] += 1
+            return dict(before, key=entry.key)
+        if self.check_mode:
+            result['copied'] += 1
+            result['bytes'] += entry.size
+            return None
+        try:
+            md5 = self._copy(entry)
+        except OSError as exc:
+            if len(result['failed']) < MAX_LISTED:
+                result['failed'].append({'path': entry.path, 'error': exc.strerror or str(exc)})
+            result['failed_count'] = result.get('failed_count', 0) + 1
+            return None
+        result['copied'] += 1
+        result['bytes'] += entry.size
+        return {'path': entry.path, 'key': entry.key, 'size': entry.size, 'mtime_ns': entry.mtime_ns, 'md5': md5}
+
+
+def check_drive_ledger_name(rule, rel):
+    """A ledger copy on the drive must be skipped by the import: returns an error text or None."""
+    outcome = rule.outcome(rel)
+    if outcome.status == s3keys.IGNORED and outcome.code == s3keys.CODE_IGNORE:
+        return None
+    return ('the manifest\'s ignore patterns do not skip %s, so the ledger would be imported as data; add a pattern '
+            'such as ^%s$ to the manifest\'s ignore list, or keep the ledger only on the controller' % (rel, rel.replace('.', '[.]')))
+
+
+def load(src, dest, rule, ledger_path=None, previous=None, drive_ledger=None, **kwargs):
+    """Run a Loader; writes the new ledger to ``ledger_path`` (streamed, then renamed) unless in
+    check mode, and a copy to ``drive_ledger`` (relative to ``dest``) when asked."""
+    loader = Loader(src, dest, rule, previous=previous, **kwargs)
+    if drive_ledger:
+        problem = check_drive_ledger_name(rule, drive_ledger)
+        if problem:
+            raise LoadError(problem)
+    writer = None
+    if ledger_path and not loader.check_mode:
+        writer = ledger.Writer(ledger_path, meta={'source': src})
+    try:
+        result = loader.run(writer)
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        raise
+    if writer is not None:
+        writer.close()
+        if drive_ledger:
+            from ansible_collections.awsie.importexport.plugins.module_utils import fileio  # pylint: disable=import-outside-toplevel
+            with open(ledger_path, 'rb') as handle:
+                fileio.atomic_write(os.path.join(dest, *drive_ledger.split('/')), handle.read())
+    return result
+
+
+def previous_records(previous_ledger=None, ledger_dest=None):
+    """What is known from earlier runs: the ledger handed over (from the controller), updated by
+    the host's own ``ledger_dest`` and the ``.partial`` a killed run left beside it."""
+    records = {}
+    if previous_ledger:
+        records.update(ledger.read(previous_ledger, tolerant=True).records)
+    if ledger_dest:
+        records.update(ledger.read_latest(ledger_dest))
+    return records
