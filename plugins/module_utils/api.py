@@ -6,29 +6,31 @@
 """A client for the AWS Import/Export Query API (2010-06-01), over ``requests``.
 
 * Requests: form-encoded POST, signed with Signature Version 2 by the signing library.
-* Responses: XML parsed without caring about the namespace; a response with a DTD (entity
-  bombs), a body over the size limit, a body that trickles in past the read timeout, or a
-  body that is not XML is a clear error, never a hang or a crash.
-* Errors: every service error code is a named exception (``InvalidJobIdException`` ...)
-  carrying code, message, request id and HTTP status.
+* Deadlines: one attempt ends within connect_timeout + read_timeout in total, however slowly
+  the headers or the body arrive (a watchdog shuts the connection down at the deadline).
+* Responses (``api_xml``): an answer is believed only when it is the API's (its XML namespace,
+  the action's response element) and about what was asked (GetStatus: the job asked); a DTD,
+  an HTML page, a body over the size limit or nested too deep is a clear error, never a hang
+  or a crash.
+* Errors (``api_errors``): every service error code is a named exception
+  (``api_errors.InvalidJobIdException`` ...) carrying code, message, request id and HTTP status.
 * Retries: full-jitter exponential backoff on throttling, 503, other 5xx, timeouts and
   connection errors, bounded by attempts and by total time. A call that is not safe to repeat
   (CreateJob) is never retried blindly when its outcome is unknown: the caller's look-up runs
   first and, when it finds the job, its answer is the result.
+* The endpoint: an http(s) URL without user name or password (refused, never echoed).
 
 No Ansible imports: plain pytest covers it.
 """
 
 from __future__ import annotations
 
-import functools
 import http.client
+import math
 import os
 import random
-import re
 import threading
 import time
-import xml.etree.ElementTree as ET
 from urllib.parse import quote, urlencode, urlsplit
 
 try:
@@ -41,6 +43,10 @@ except ImportError:  # pragma: no cover - reported by the modules with missing_r
 else:
     HAS_REQUESTS = True
 
+from ansible_collections.awsie.importexport.plugins.module_utils.api_errors import (  # noqa: F401  pylint: disable=unused-import
+    ERRORS, THROTTLING_CODES, ApiError, ResponseError, ServiceError, TransportError, error_class, is_code)
+from ansible_collections.awsie.importexport.plugins.module_utils.api_deadline import Deadline, DeadlineAdapter
+from ansible_collections.awsie.importexport.plugins.module_utils.api_xml import parse_response
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import (
     canonical_host, sigv2_sign_params)
 
@@ -52,185 +58,23 @@ DEFAULT_ENDPOINT = 'https://importexport.amazonaws.com'
 SIGNATURE_METHODS = ('HmacSHA256', 'HmacSHA1')
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
-# Codes the service answers with once nothing was done: always safe to retry.
-THROTTLING_CODES = frozenset(('Throttling', 'ThrottlingException', 'RequestLimitExceeded',
-                              'TooManyRequestsException', 'ServiceUnavailable', 'SlowDown'))
 
-
-# ---------------------------------------------------------------- errors
-
-class ApiError(Exception):
-    """Anything that went wrong talking to the service.
-
-    ``code``: the service's error code, or ``ConnectionError``/``Timeout``/``MalformedResponse``/
-    ``ResponseTooLarge``/``HTTP<status>`` for failures without one. ``attempts`` and ``elapsed``
-    say how hard the client tried; ``outcome_unknown`` is true when a request may have been
-    processed although no answer arrived.
-    """
-
-    default_code = 'ApiError'
-
-    def __init__(self, message, code=None, request_id=None, status=None, action=None,
-                 error_type=None, outcome_unknown=False, connected=True):
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.default_code
-        self.request_id = request_id
-        self.status = status
-        self.action = action
-        self.error_type = error_type
-        self.outcome_unknown = outcome_unknown
-        self.connected = connected
-        self.attempts = 1
-        self.elapsed = 0.0
-        self.exhausted = False
-
-    def __str__(self):
-        text = '%s failed: %s' % (self.action or 'request', self.code)
-        if self.status:
-            text += ' (HTTP %s)' % self.status
-        if self.message:
-            text += ': %s' % self.message
-        if self.request_id:
-            text += ' [request id %s]' % self.request_id
-        if self.exhausted:
-            text += ('. Gave up after %d attempt(s) in %.1fs; the last error was %s. Retry later, or raise '
-                     'max_attempts/max_retry_time' % (self.attempts, self.elapsed, self.code))
-        return text
-
-    def as_dict(self):
-        return dict(code=self.code, message=self.message, request_id=self.request_id, http_status=self.status,
-                    action=self.action, attempts=self.attempts)
-
-
-class TransportError(ApiError):
-    """No usable HTTP answer: connection refused or dropped, timeouts, TLS failures."""
-    default_code = 'ConnectionError'
-
-
-class ResponseError(ApiError):
-    """An answer that is not a service response: not XML, too big, with a DTD."""
-    default_code = 'MalformedResponse'
-
-
-class ServiceError(ApiError):
-    """An ``<ErrorResponse>`` from the service; subclasses are named after the code."""
-    default_code = 'ServiceError'
-
-
-_ERROR_CODES = (
-    'BucketPermissionException', 'CanceledJobIdException', 'CreateJobQuotaExceededException',
-    'ExpiredJobIdException', 'InvalidAccessKeyIdException', 'InvalidAddressException',
-    'InvalidClientTokenIdException', 'InvalidCustomsException', 'InvalidFileSystemException',
-    'InvalidJobIdException', 'InvalidManifestFieldException', 'InvalidParameterException',
-    'InvalidVersionException', 'MalformedManifestException', 'MissingCustomsException',
-    'MissingManifestFieldException', 'MissingParameterException', 'MultipleRegionsException',
-    'NoSuchBucketException', 'UnableToCancelJobIdException', 'UnableToUpdateJobIdException',
-    'InvalidClientTokenId', 'SignatureDoesNotMatch', 'IncompleteSignature', 'MissingAuthenticationToken',
-    'RequestExpired', 'AccessDenied', 'InvalidAction', 'InvalidParameterValue', 'MissingParameter',
-    'Throttling', 'ServiceUnavailable', 'InternalError', 'InternalFailure',
-)
-
-# One named class per code: ERRORS['InvalidJobIdException'] is also api.InvalidJobIdException.
-ERRORS = {code: type(code, (ServiceError,), {'default_code': code, '__doc__': 'Service error %s.' % code})
-          for code in _ERROR_CODES}
-globals().update(ERRORS)
-
-
-def error_class(code):
-    """The named exception class of a service error code (ServiceError for unknown codes)."""
-    if code in ERRORS:
-        return ERRORS[code]
-    if code and code + 'Exception' in ERRORS:
-        return ERRORS[code + 'Exception']
-    return ServiceError
-
-
-def is_code(exc, *codes):
-    """True when ``exc`` carries one of ``codes`` (with or without the ``Exception`` suffix)."""
-    code = getattr(exc, 'code', None) or ''
-    base = code[:-len('Exception')] if code.endswith('Exception') else code
-    return any(c in (code, base) or c + 'Exception' == code for c in codes)
-
-
-# ---------------------------------------------------------------- XML
-
-_CAMEL_1 = re.compile(r'([A-Z]+)([A-Z][a-z])')
-_CAMEL_2 = re.compile(r'([a-z0-9])([A-Z])')
-_BOOL_FIELDS = frozenset(('IsCanceled', 'IsTruncated', 'Success', 'ValidateOnly'))
-_INT_FIELDS = frozenset(('ErrorCount',))
-
-
-@functools.lru_cache(maxsize=512)
-def snake_case(name):
-    """``SignatureFileContents`` -> ``signature_file_contents``; ``ShippingLabelURL`` -> ``shipping_label_url``."""
-    return _CAMEL_2.sub(r'\1_\2', _CAMEL_1.sub(r'\1_\2', name)).lower()
-
-
-def _local(tag):
-    return tag.rsplit('}', 1)[-1] if isinstance(tag, str) else ''
-
-
-def _find(element, name):
-    for child in element:
-        if _local(child.tag) == name:
-            return child
-    return None
-
-
-def _text(element, name):
-    child = _find(element, name) if element is not None else None
-    return child.text if child is not None and child.text is not None else None
-
-
-def _scalar(name, text):
-    if text is None:
-        return None
-    if name in _BOOL_FIELDS:
-        return text.strip().lower() == 'true'
-    if name in _INT_FIELDS:
-        try:
-            return int(text.strip())
-        except ValueError:
-            return text
-    return text
-
-
-def element_to_dict(element):
-    """Any result element as a snake_case dict; ``member`` lists become lists."""
-    out = {}
-    for child in element:
-        name = _local(child.tag)
-        if len(child):
-            members = [m for m in child if _local(m.tag) == 'member']
-            if members and len(members) == len(child):
-                value = [element_to_dict(m) if len(m) else _scalar(name, m.text) for m in members]
-            else:
-                value = element_to_dict(child)
-        elif name in ('Jobs', 'ArtifactList', 'jobIds'):
-            value = []
-        else:
-            value = _scalar(name, child.text)
-        out[snake_case(name)] = value
-    return out
-
-
-def parse_xml(body, action=None, status=None):
-    """Parse a response body safely; raise ResponseError on anything that is not plain XML."""
-    head = body[:1024].lstrip()
-    if head.startswith(b'\xef\xbb\xbf'):
-        head = head[3:]
-    if not head.startswith(b'<'):
-        raise ResponseError('the response is not XML (starts with %r); check endpoint_url points at the '
-                            'Import/Export Query API' % (body[:60],), action=action, status=status)
-    lowered = body.lower()
-    if b'<!doctype' in lowered or b'<!entity' in lowered:
-        raise ResponseError('the response carries a DTD or entity declarations, which the Query API never sends; '
-                            'refusing to parse it (possible XML entity expansion attack)', action=action, status=status)
+def check_endpoint_url(url):
+    """``url`` split, or ValueError saying what is wrong with it (never quoting a password)."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValueError('endpoint_url is empty (given as "" or through AWS_URL): give the URL of the Query API, or '
+                         'leave the option out and unset AWS_URL for %s' % DEFAULT_ENDPOINT)
+    split = urlsplit(url.strip())
+    if '@' in split.netloc:
+        raise ValueError('endpoint_url must not carry a user name or password (the part before "@" in the host): '
+                         'requests are signed with access_key and secret_key; remove them from the URL')
     try:
-        return ET.fromstring(body)
-    except ET.ParseError as exc:
-        raise ResponseError('the response is not well-formed XML (%s)' % exc, action=action, status=status)
+        port = split.port
+    except ValueError:
+        port = -1
+    if split.scheme not in ('http', 'https') or not split.hostname or port == -1:
+        raise ValueError('endpoint_url %r is not an http(s) URL like %s' % (url, DEFAULT_ENDPOINT))
+    return split
 
 
 # ---------------------------------------------------------------- client
@@ -238,6 +82,13 @@ def parse_xml(body, action=None, status=None):
 def encode_params(params):
     """Form encoding with %20 for spaces (what the signature covers, byte for byte)."""
     return urlencode(sorted(params.items()), quote_via=quote, safe='-_.~')
+
+
+def _seconds(name, value):
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError('%s must be a finite number of seconds above 0, got %r' % (name, value))
+    return value
 
 
 class QueryClient:
@@ -255,10 +106,8 @@ class QueryClient:
                              'environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
         if signature_method not in SIGNATURE_METHODS:
             raise ValueError('signature_method %r is not supported: use %s' % (signature_method, ' or '.join(SIGNATURE_METHODS)))
-        self.endpoint_url = endpoint_url or DEFAULT_ENDPOINT
-        split = urlsplit(self.endpoint_url)
-        if split.scheme not in ('http', 'https') or not split.hostname:
-            raise ValueError('endpoint_url %r is not an http(s) URL like %s' % (self.endpoint_url, DEFAULT_ENDPOINT))
+        self.endpoint_url = DEFAULT_ENDPOINT if endpoint_url is None else endpoint_url
+        split = check_endpoint_url(self.endpoint_url)
         self._host = canonical_host(split.hostname, split.scheme, split.port)
         self._path = split.path or '/'
         self._url = '%s://%s%s' % (split.scheme, split.netloc, self._path)
@@ -266,7 +115,7 @@ class QueryClient:
         self._secret_key = secret_key
         self.signature_method = signature_method
         self._session_token = session_token
-        self.timeout = (float(connect_timeout), float(read_timeout))
+        self.timeout = (_seconds('connect_timeout', connect_timeout), _seconds('read_timeout', read_timeout))
         self.max_attempts = max(1, int(max_attempts))
         self.max_retry_time = float(max_retry_time)
         self.backoff_base = float(backoff_base)
@@ -277,19 +126,31 @@ class QueryClient:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self.stats = {'requests': 0, 'retries': 0, 'by_action': {}}
+        self.verify = self._verify(validate_certs, ca_bundle)
         # Proxies and the CA bundle variables of the environment are read once here, not on every
         # request (requests scans the whole environment per request otherwise: ~0.7 ms each).
         self.session = requests.Session()
         self.session.trust_env = False
         self.proxies = requests.utils.get_environ_proxies(self._url)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max(1, int(pool_size)), max_retries=0)
+        adapter = DeadlineAdapter(pool_connections=1, pool_maxsize=max(1, int(pool_size)), max_retries=0)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
         self.session.headers['User-Agent'] = '%s python-requests/%s' % (USER_AGENT, requests.__version__)
-        env_bundle = os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE')
-        self.verify = (ca_bundle or env_bundle or True) if validate_certs else False
+
+    @staticmethod
+    def _verify(validate_certs, ca_bundle):
+        """What requests verifies the endpoint with; ValueError for a CA bundle that is not there."""
         if not validate_certs:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            return False
+        for name, path in (('ca_bundle', ca_bundle), ('REQUESTS_CA_BUNDLE', os.environ.get('REQUESTS_CA_BUNDLE')),
+                           ('CURL_CA_BUNDLE', os.environ.get('CURL_CA_BUNDLE'))):
+            if path:
+                if not os.path.exists(path):
+                    raise ValueError('%s %s does not exist on the controller: give the path of a PEM file with the CA '
+                                     'certificates that signed the endpoint certificate' % (name, path))
+                return path
+        return True
 
     def close(self):
         self.session.close()
@@ -336,20 +197,38 @@ class QueryClient:
             chunks.append(chunk)
         return b''.join(chunks)
 
-    def _once(self, action, params, retry=False):
+    def _exchange(self, action, send, limit=None):
+        """``send()`` then read the body, within connect_timeout + read_timeout in total: (status, body)."""
+        total = self.timeout[0] + self.timeout[1]
+        with Deadline(total) as deadline:
+            try:
+                response = send()
+                try:
+                    body = self._read_body(response, action, limit)
+                finally:
+                    response.close()
+            except (requests.exceptions.RequestException, TransportError):
+                if deadline.passed:
+                    raise self._deadline_error(action, total)
+                raise
+        if deadline.passed:  # cut short: what was read may be a part only
+            raise self._deadline_error(action, total)
+        return response.status_code, body
+
+    def _deadline_error(self, action, total):
+        return TransportError('no complete answer from %s within connect_timeout + read_timeout (%.0fs in total)'
+                              % (self._url, total), code='Timeout', action=action, outcome_unknown=True)
+
+    def _once(self, action, params, retry=False, check=None):
         query = dict(params, Action=action, Version=API_VERSION)
         signed = sigv2_sign_params(query, self.access_key, self._secret_key, self._host, self._path, 'POST',
                                    self.signature_method, session_token=self._session_token)
         self._count(action, retry)
+        data = encode_params(signed).encode('ascii')
         try:
-            response = self.session.post(
-                self._url, data=encode_params(signed).encode('ascii'), timeout=self.timeout, verify=self.verify,
-                proxies=self.proxies, stream=True, allow_redirects=False,
-                headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
-            try:
-                body = self._read_body(response, action)
-            finally:
-                response.close()
+            status, body = self._exchange(action, lambda: self.session.post(
+                self._url, data=data, timeout=self.timeout, verify=self.verify, proxies=self.proxies, stream=True,
+                allow_redirects=False, headers={'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'}))
         except requests.exceptions.SSLError as exc:
             raise TransportError('TLS failure talking to %s: %s; set ca_bundle to the CA that signed the endpoint '
                                  'certificate, or validate_certs=false for a test endpoint' % (self._url, exc),
@@ -367,34 +246,10 @@ class QueryClient:
         except requests.exceptions.RequestException as exc:
             raise TransportError('request to %s failed: %s' % (self._url, _short(exc)), action=action,
                                  outcome_unknown=True)
-        return self._parse(action, response.status_code, body)
-
-    def _parse(self, action, status, body):
-        if status >= 500 and not body.lstrip().startswith(b'<'):
-            raise ServiceError('HTTP %d with a non-XML body from %s' % (status, self._url), code='HTTP%d' % status,
-                               action=action, status=status, outcome_unknown=True)
-        root = parse_xml(body, action, status)
-        name = _local(root.tag)
-        if name == 'ErrorResponse' or (status >= 300 and _find(root, 'Error') is not None):
-            error = _find(root, 'Error')
-            if error is None:
-                error = root
-            code = _text(error, 'Code') or 'HTTP%d' % status
-            request_id = _text(root, 'RequestId') or _text(_find(root, 'ResponseMetadata'), 'RequestId')
-            cls = error_class(code)
-            raise cls(_text(error, 'Message') or '', code=code, request_id=request_id, status=status, action=action,
-                      error_type=_text(error, 'Type'), outcome_unknown=status >= 500 and code not in THROTTLING_CODES)
-        if status >= 300:
-            raise ServiceError('HTTP %d without an error document' % status, code='HTTP%d' % status, action=action,
-                               status=status, outcome_unknown=status >= 500)
-        if name != action + 'Response':
-            raise ResponseError('expected <%sResponse>, got <%s>' % (action, name), action=action, status=status)
-        result = _find(root, action + 'Result')
-        if result is None:
-            raise ResponseError('the response has no <%sResult> element' % action, action=action, status=status)
-        parsed = element_to_dict(result)
-        parsed['request_id'] = _text(_find(root, 'ResponseMetadata'), 'RequestId')
-        return parsed
+        result = parse_response(action, status, body, self._url)
+        if check is not None:
+            check(result)
+        return result
 
     # -- retries
     def retryable(self, exc, idempotent):
@@ -413,12 +268,13 @@ class QueryClient:
         """Full jitter: uniform(0, min(cap, base * 2 ** (attempt - 1)))."""
         return self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1))))
 
-    def call(self, action, params=None, idempotent=True, on_unknown=None):
+    def call(self, action, params=None, idempotent=True, on_unknown=None, check=None):
         """One API call with retries; returns the result as a snake_case dict.
 
-        For a call that is not idempotent, an unknown outcome (dropped connection, read timeout,
-        500) runs ``on_unknown()`` before anything else: a non-None answer is returned as the
-        result (the call had worked), None means it had not, and the call is sent again.
+        ``check(result)`` may refuse an answer (raising ResponseError, not retried). For a call
+        that is not idempotent, an unknown outcome (dropped connection, read timeout, 500) runs
+        ``on_unknown()`` before anything else: a non-None answer is returned as the result (the
+        call had worked), None means it had not, and the call is sent again.
         """
         params = {k: v for k, v in (params or {}).items() if v is not None}
         start = self._clock()
@@ -426,7 +282,7 @@ class QueryClient:
         while True:
             attempt += 1
             try:
-                return self._once(action, params, retry=attempt > 1)
+                return self._once(action, params, retry=attempt > 1, check=check)
             except ApiError as exc:
                 exc.attempts, exc.elapsed = attempt, self._clock() - start
                 safe = self.retryable(exc, idempotent)
@@ -480,7 +336,14 @@ class QueryClient:
         return self.call('CancelJob', {'JobId': job_id})
 
     def get_status(self, job_id):
-        return self.call('GetStatus', {'JobId': job_id})
+        """GetStatus of one job; an answer about another job (or none) is refused, not believed."""
+        def about_the_job_asked(result):
+            answered = result.get('job_id')
+            if not isinstance(answered, str) or answered.strip().upper() != job_id.strip().upper():
+                raise ResponseError('the GetStatus answer for job %s is about job %r: not believed; check that '
+                                    'endpoint_url points at the Import/Export Query API' % (job_id, answered),
+                                    action='GetStatus')
+        return self.call('GetStatus', {'JobId': job_id}, check=about_the_job_asked)
 
     def list_jobs(self, max_jobs=None, marker=None):
         return self.call('ListJobs', {'MaxJobs': None if max_jobs is None else str(int(max_jobs)), 'Marker': marker})
@@ -510,20 +373,17 @@ class QueryClient:
         return self.call('GetShippingLabel', params)
 
     def download(self, url, max_bytes=50 * 1024 * 1024):
-        """GET a label URL (pre-signed S3 link); bytes, with the same TLS, timeout and size rules."""
+        """GET a label URL (pre-signed S3 link); bytes, with the same TLS, deadline and size rules."""
         try:
-            response = self.session.get(url, timeout=self.timeout, verify=self.verify, stream=True,
-                                        proxies=requests.utils.get_environ_proxies(url))
-            try:
-                if response.status_code != 200:
-                    raise TransportError('downloading %s gave HTTP %d' % (url, response.status_code),
-                                         code='HTTP%d' % response.status_code, action='Download',
-                                         status=response.status_code)
-                return self._read_body(response, 'Download', limit=max_bytes)
-            finally:
-                response.close()
+            status, body = self._exchange('Download', lambda: self.session.get(
+                url, timeout=self.timeout, verify=self.verify, stream=True,
+                proxies=requests.utils.get_environ_proxies(url)), limit=max_bytes)
         except requests.exceptions.RequestException as exc:
             raise TransportError('downloading %s failed: %s' % (url, _short(exc)), action='Download')
+        if status != 200:
+            raise TransportError('downloading %s gave HTTP %d' % (url, status), code='HTTP%d' % status,
+                                 action='Download', status=status)
+        return body
 
 
 def _short(exc):

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from ansible_collections.awsie.importexport.plugins.module_utils import api
+from ansible_collections.awsie.importexport.plugins.module_utils import api, api_errors, api_xml
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import sigv2_signature
 
 AK, SK = 'AKIAIOSFODNN7EXAMPLE', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
@@ -180,8 +180,8 @@ def test_bad_endpoint_and_credentials_are_refused_up_front():
 
 # ---------------------------------------------------------------- responses
 
-@pytest.mark.parametrize('ns', [NS, 'http://importexport.amazonaws.com/', None])
-def test_results_parse_the_same_whatever_the_namespace(server, ns):
+@pytest.mark.parametrize('ns', [NS, 'http://importexport.amazonaws.com/'])
+def test_results_parse_the_same_in_either_namespace_of_the_api(server, ns):
     inner = ('<JobId>ABCDE</JobId><JobType>Import</JobType><ProgressCode>Pending</ProgressCode><ErrorCount>0'
              '</ErrorCount><SignatureFileContents>version:2.0\nsigningMethod:HmacSHA1\n</SignatureFileContents>'
              '<ArtifactList><member><Description>barcode</Description><URL>http://x/a.pdf</URL></member></ArtifactList>')
@@ -230,7 +230,20 @@ def test_every_error_code_is_a_named_exception_with_code_message_request_id_and_
         'InvalidJobIdException', 'No such job', 'req-42', 400, 'GetStatus')
     assert 'InvalidJobIdException' in str(exc) and 'req-42' in str(exc)
     assert len(server.requests) == 1  # a client error is not retried
-    assert api.InvalidJobIdException is api.ERRORS['InvalidJobIdException']  # pylint: disable=no-member
+    assert api_errors.InvalidJobIdException is api.ERRORS['InvalidJobIdException'] is api.error_class('InvalidJobId')
+
+
+def test_every_error_class_is_written_out_once_named_after_its_code():
+    path = os.path.join(REPO, 'plugins', 'module_utils', 'api_errors.py')
+    with open(path) as handle:
+        written = re.findall(r'^class (\w+)\(ServiceError\):$', handle.read(), re.M)
+    assert len(written) == len(set(written)) == len(api.ERRORS) == 34
+    for name in written:
+        cls = getattr(api_errors, name)
+        assert api.ERRORS[name] is cls and cls.default_code == name and issubclass(cls, api.ServiceError)
+        assert cls('x').code == name
+    assert api.error_class('NoSuchBucket') is api_errors.NoSuchBucketException
+    assert api.is_code(api_errors.CanceledJobIdException('x'), 'CanceledJobId')
 
 
 def test_unknown_error_codes_are_still_reported_with_their_code(server):
@@ -419,7 +432,7 @@ def test_an_entity_bomb_is_refused_before_parsing(server):
     assert len(server.requests) == 1
 
 
-@pytest.mark.parametrize('body', [b'{"json": true}', b'', b'<html><body>captive portal', b'\x00\xff\xfe'])
+@pytest.mark.parametrize('body', [b'{"json": true}', b'', b'\x00\xff\xfe', b'<unclosed'])
 def test_a_non_xml_answer_is_a_clear_error(server, body):
     server.script((200, body))
     with pytest.raises(api.ResponseError) as info:
@@ -503,7 +516,7 @@ def test_proxies_come_from_the_environment(server, monkeypatch):
 
 
 def test_snake_case_names():
-    assert api.snake_case('SignatureFileContents') == 'signature_file_contents'
-    assert api.snake_case('ShippingLabelURL') == 'shipping_label_url'
-    assert api.snake_case('JobId') == 'job_id'
-    assert api.snake_case('IsTruncated') == 'is_truncated'
+    assert api_xml.snake_case('SignatureFileContents') == 'signature_file_contents'
+    assert api_xml.snake_case('ShippingLabelURL') == 'shipping_label_url'
+    assert api_xml.snake_case('JobId') == 'job_id'
+    assert api_xml.snake_case('IsTruncated') == 'is_truncated'
