@@ -122,6 +122,8 @@ def loads(data, name='ledger', tolerant=False, kinds=KINDS):
     if torn and not tolerant:
         raise LedgerError('%s: the last line has no newline; the file was cut short' % name)
     if not lines:
+        if tolerant:
+            return Ledger(kinds[0], {}, {}, False)  # killed before its header was written
         raise LedgerError('%s: empty; a ledger starts with a header line' % name)
     try:
         head = json.loads(lines[0].decode('utf-8'))

@@ -71,6 +71,10 @@ def test_cut_short_file_strict_vs_tolerant():
         ledger.loads(torn, name='L')
     assert list(ledger.loads(cut, tolerant=True).records) == ['a', 'b', 'c']
     assert list(ledger.loads(torn, tolerant=True).records) == ['a', 'b']
+    for killed_early in (b'', b'{"format":"awsie.imp'):
+        assert ledger.loads(killed_early, tolerant=True).records == {}
+        with pytest.raises(ledger.LedgerError):
+            ledger.loads(killed_early)
 
 
 @pytest.mark.parametrize('mutate, message', [

@@ -1,0 +1,218 @@
+"""One-pass loading with a ledger (plugins/module_utils/load.py), on plain directories."""
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.awsie.importexport.plugins.module_utils import dataset, ledger, load, s3keys
+
+RULE = s3keys.KeyRule('imp/', {'dir/': 'folder/'}, [r'\.swp$', r'^ledger\.jsonl$'])
+
+
+def write(root, rel, data):
+    full = os.path.join(root, *rel.split('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, 'wb') as handle:
+        handle.write(data)
+    return full
+
+
+def make_source(root, big=3 * 1024 * 1024):
+    files = {'a.txt': b'alpha\n', 'empty': b'', 'dir/b.bin': os.urandom(70000), 'dir/sub/c.dat': os.urandom(5000),
+             'big.bin': os.urandom(big), 'notes.swp': b'skip me', 'SIGNATURE': b'not a signature'}
+    for rel, data in files.items():
+        write(root, rel, data)
+    os.symlink('/etc', os.path.join(root, 'link'))
+    return files
+
+
+def expected_ledger(root, rule):
+    """The ledger computed independently of the loader: walk, read, hash."""
+    out = {}
+    for dirpath, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in names:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root).replace(os.sep, '/')
+            st = os.lstat(full)
+            outcome = rule.outcome(rel)
+            if not os.path.isfile(full) or os.path.islink(full) or outcome.status != 'Loaded':
+                continue
+            with open(full, 'rb') as handle:
+                md5 = hashlib.md5(handle.read()).hexdigest()
+            out[rel] = {'path': rel, 'key': outcome.key, 'size': st.st_size, 'mtime_ns': st.st_mtime_ns, 'md5': md5}
+    return out
+
+
+def drive_files(root):
+    out = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            full = os.path.join(dirpath, name)
+            with open(full, 'rb') as handle:
+                out[os.path.relpath(full, root).replace(os.sep, '/')] = handle.read()
+    return out
+
+
+@pytest.fixture
+def tree(tmp_path):
+    src, dest = str(tmp_path / 'src'), str(tmp_path / 'drive')
+    files = make_source(src)
+    write(dest, 'SIGNATURE', b'the real signature')
+    write(dest, 'lost+found/x', b'fsck')
+    write(dest, 'mine/keep.txt', b'user data')
+    return src, dest, str(tmp_path / 'ledger.jsonl'), files
+
+
+def test_first_load_copies_once_and_the_ledger_equals_the_source(tree):
+    src, dest, path, files = tree
+    result = load.load(src, dest, RULE, ledger_path=path)
+    assert (result['copied'], result['skipped'], result['removed_partials']) == (5, 0, 0)
+    assert result['bytes'] == sum(len(files[p]) for p in ('a.txt', 'empty', 'dir/b.bin', 'dir/sub/c.dat', 'big.bin'))
+    assert result['excluded'] == {'ignored': 1, 'signature-name': 1, 'symlink': 1}
+    assert ledger.read(path).records == expected_ledger(src, RULE)
+    on_drive = drive_files(dest)
+    assert on_drive['SIGNATURE'] == b'the real signature' and on_drive['mine/keep.txt'] == b'user data'
+    assert on_drive['lost+found/x'] == b'fsck'
+    for rel in ('a.txt', 'empty', 'dir/b.bin', 'dir/sub/c.dat', 'big.bin'):
+        assert on_drive[rel] == files[rel]
+    assert 'notes.swp' not in on_drive and 'link' not in on_drive
+    assert os.stat(os.path.join(dest, 'big.bin')).st_mtime_ns == os.stat(os.path.join(src, 'big.bin')).st_mtime_ns
+
+
+def test_rerun_reads_no_file_and_changes_nothing(tree, monkeypatch):
+    src, dest, path, _files = tree
+    load.load(src, dest, RULE, ledger_path=path)
+    before = open(path, 'rb').read()
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(load.os, 'open', lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k))
+    result = load.load(src, dest, RULE, ledger_path=path, previous=load.previous_records(None, path))
+    assert (result['copied'], result['skipped'], result['bytes']) == (0, 5, 0)
+    assert not [p for p in opened if str(p).startswith(src)]
+    assert open(path, 'rb').read() == before
+
+
+def test_changed_new_and_lost_files_are_copied_again(tree):
+    src, dest, path, _files = tree
+    load.load(src, dest, RULE, ledger_path=path)
+    write(src, 'a.txt', b'alpha, longer\n')
+    write(src, 'dir/new.txt', b'new')
+    os.unlink(os.path.join(dest, 'dir', 'sub', 'c.dat'))
+    with open(os.path.join(dest, 'dir', 'b.bin'), 'ab') as handle:
+        handle.write(b'x')  # the copy on the drive no longer has the size of the ledger
+    os.unlink(os.path.join(src, 'empty'))
+    result = load.load(src, dest, RULE, ledger_path=path, previous=load.previous_records(None, path))
+    assert (result['copied'], result['skipped'], result['vanished']) == (4, 1, 1)
+    assert ledger.read(path).records == expected_ledger(src, RULE)
+    assert drive_files(dest)['dir/b.bin'] == open(os.path.join(src, 'dir', 'b.bin'), 'rb').read()
+
+
+def test_check_mode_writes_nothing(tree):
+    src, dest, path, _files = tree
+    write(dest, 'dir/.ie-load-1-1.part', b'leftover')
+    before = drive_files(dest)
+    result = load.load(src, dest, RULE, ledger_path=path, check_mode=True)
+    assert (result['copied'], result['bytes'] > 0) == (5, True)
+    assert drive_files(dest) == before and not os.path.exists(path) and not os.path.exists(path + '.partial')
+
+
+def test_leftover_temp_files_are_removed_and_only_they(tree):
+    src, dest, path, _files = tree
+    write(dest, 'dir/.ie-load-99-1.part', b'half a file')
+    write(dest, '.ie-load-99-2.part', b'half a file')
+    write(dest, 'dir/.ie-load-notes.txt', b'user file with a similar name')
+    result = load.load(src, dest, RULE, ledger_path=path)
+    assert result['removed_partials'] == 2
+    names = drive_files(dest)
+    assert not [n for n in names if load.is_temp_name(n.rsplit('/', 1)[-1])]
+    assert names['dir/.ie-load-notes.txt'] == b'user file with a similar name'
+
+
+def test_a_directory_in_the_way_fails_that_file_only(tree):
+    src, dest, path, _files = tree
+    os.makedirs(os.path.join(dest, 'a.txt'))
+    result = load.load(src, dest, RULE, ledger_path=path)
+    assert result['copied'] == 4 and result['failed_count'] == 1 and result['failed'][0]['path'] == 'a.txt'
+    assert 'a.txt' not in ledger.read(path).records and os.path.isdir(os.path.join(dest, 'a.txt'))
+
+
+def test_a_file_changed_while_copied_is_not_recorded(tree, monkeypatch):
+    src, dest, path, _files = tree
+    real = load._pipelined  # pylint: disable=protected-access
+
+    def grow_then_copy(src_fd, dest_fd, buffers):
+        with open(os.path.join(src, 'big.bin'), 'ab') as handle:
+            handle.write(b'more')
+        return real(src_fd, dest_fd, buffers)
+    monkeypatch.setattr(load, '_pipelined', grow_then_copy)
+    result = load.load(src, dest, RULE, ledger_path=path)
+    assert [f['path'] for f in result['failed']] == ['big.bin'] and 'changed' in result['failed'][0]['error']
+    assert not os.path.exists(os.path.join(dest, 'big.bin'))
+    assert not [n for n in drive_files(dest) if load.is_temp_name(n.rsplit('/', 1)[-1])]
+
+
+def test_selection_loads_a_share(tree):
+    src, dest, path, _files = tree
+    result = load.load(src, dest, RULE, ledger_path=path, selection=dataset.Selection(items=['dir']))
+    assert result['copied'] == 2 and sorted(ledger.read(path).records) == ['dir/b.bin', 'dir/sub/c.dat']
+
+
+def test_drive_ledger_only_when_the_manifest_ignores_it(tree):
+    src, dest, path, _files = tree
+    with pytest.raises(load.LoadError, match='do not skip ie-ledger.jsonl'):
+        load.load(src, dest, RULE, ledger_path=path, drive_ledger='ie-ledger.jsonl')
+    load.load(src, dest, RULE, ledger_path=path, drive_ledger='ledger.jsonl')
+    assert open(os.path.join(dest, 'ledger.jsonl'), 'rb').read() == open(path, 'rb').read()
+
+
+def test_progress_file_has_the_keys_ie_wait_reads(tree, tmp_path):
+    src, dest, path, _files = tree
+    progress = str(tmp_path / 'progress.json')
+    load.load(src, dest, RULE, ledger_path=path, progress_path=progress)
+    state = json.load(open(progress))
+    assert state['phase'] == 'done' and state['files_done'] == state['files_total'] == 5
+    assert state['bytes_done'] == state['bytes_total'] and {'elapsed', 'rate', 'eta', 'updated'} <= set(state)
+
+
+LOAD_SCRIPT = '''
+import sys
+sys.path.insert(0, sys.argv[4])
+from ansible_collections.awsie.importexport.plugins.module_utils import load, s3keys
+rule = s3keys.KeyRule('imp/')
+load.load(sys.argv[1], sys.argv[2], rule, ledger_path=sys.argv[3], previous=load.previous_records(None, sys.argv[3]))
+'''
+
+
+def test_loads_killed_at_random_points_converge(tmp_path):
+    from tests.collection_path import COLLECTIONS  # pylint: disable=import-outside-toplevel
+    src, dest, path = str(tmp_path / 'src'), str(tmp_path / 'drive'), str(tmp_path / 'ledger.jsonl')
+    rng = random.Random(20261123)
+    for index in range(400):
+        write(src, 'd%d/f%03d' % (index % 7, index), os.urandom(rng.randint(0, 40000)))
+    for index in range(4):
+        write(src, 'big/%d.bin' % index, os.urandom(4 * 1024 * 1024))
+    os.makedirs(dest)
+    cmd = [sys.executable, '-c', LOAD_SCRIPT, src, dest, path, COLLECTIONS]
+    killed = 0
+    for _attempt in range(5):
+        proc = subprocess.Popen(cmd)  # pylint: disable=consider-using-with
+        time.sleep(rng.uniform(0.05, 0.6))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait()
+        # Whatever the moment: every file under a real name on the drive is complete.
+        for rel, data in drive_files(dest).items():
+            if not load.is_temp_name(rel.rsplit('/', 1)[-1]):
+                assert data == open(os.path.join(src, rel), 'rb').read(), rel
+    assert killed, 'no run was killed while it worked; the test proved nothing'
+    subprocess.run(cmd, check=True)
+    assert ledger.read(path).records == expected_ledger(src, s3keys.KeyRule('imp/'))
+    assert sorted(drive_files(dest)) == sorted(expected_ledger(src, s3keys.KeyRule('imp/')))
