@@ -231,4 +231,3 @@ def canonical_yaml(data, job_type=None, kind=None):
     else:
         data = data.replace('\r\n', '\n')
     return render_manifest(parse_manifest(data), job_type, kind)
-
