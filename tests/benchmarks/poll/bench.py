@@ -36,7 +36,7 @@ import requests  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.awsie.importexport.plugins.module_utils import api  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import sigv2_sign_params  # noqa: E402  pylint: disable=wrong-import-position
-from tests.integration.service_fixtures import IEService, _MotoServer, import_manifest  # noqa: E402  pylint: disable=wrong-import-position
+from tests.support.service import IEService, MotoServer as _MotoServer, import_manifest  # noqa: E402  pylint: disable=wrong-import-position
 
 ADMIN_TOKEN = 'bench-admin-token'
 PLAY = '''

@@ -22,11 +22,11 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(REPO, 'service'))
-from ie_service.collection import signing  # noqa: E402  pylint: disable=wrong-import-position
-
-ACCESS_KEY = 'AKIAIOSFODNN7EXAMPLE'
-SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+sys.path.insert(0, REPO)
+# pylint: disable=wrong-import-position
+from tests.support.service import DEMO_ACCESS_KEY as ACCESS_KEY, DEMO_SECRET_KEY as SECRET_KEY  # noqa: E402
+from tests.support.service import IEService, import_manifest  # noqa: E402
+from ie_service.collection import signing  # noqa: E402
 BODY = b'<GetStatusResponse><GetStatusResult><ProgressCode>Pending</ProgressCode></GetStatusResult></GetStatusResponse>'
 
 
@@ -57,7 +57,8 @@ def floor_server():
     server.serve_forever()
 
 
-def start(cmd):
+def start_floor():
+    cmd = [sys.executable, os.path.abspath(__file__), '--floor-server']
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # pylint: disable=consider-using-with
     line = proc.stdout.readline()
     if ' on ' not in line:
@@ -127,20 +128,14 @@ def main():
         return 0
     seconds = args.seconds or (2.0 if args.quick else 9.0)
     state = tempfile.mkdtemp(prefix='ie-bench-')
-    exe = os.path.join(os.path.dirname(sys.executable), 'ie-service')
-    cmd = [exe] if os.path.exists(exe) else [sys.executable, '-m', 'ie_service']
-    service, url = start(cmd + ['serve', '--port', '0', '--state-dir', state, '--daily-quota', '1000000'])
-    s3_url = service.stdout.readline().split('endpoint ', 1)[1].split()[0]
-    floor, floor_url = start([sys.executable, os.path.abspath(__file__), '--floor-server'])
+    service = IEService(state, extra_args=['--daily-quota', '1000000'])
+    url = service.url
+    floor, floor_url = start_floor()
     try:
-        import boto3  # pylint: disable=import-outside-toplevel
-        boto3.client('s3', endpoint_url=s3_url, aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                     region_name='us-east-1').create_bucket(Bucket='bench-bucket')
+        service.s3_client().create_bucket(Bucket='bench-bucket')
         split = urllib.parse.urlsplit(url)
         conn = http.client.HTTPConnection(split.hostname, split.port, timeout=30)
-        manifest = ('manifestVersion: 2.0\naccessKeyId: %s\ndeviceId: BENCH\nbucket: bench-bucket\neraseDevice: yes\n'
-                    'returnAddress:\n    name: Bench\n    street1: 1 Loop Way\n    city: Seattle\n    stateOrProvince: WA\n'
-                    '    postalCode: "98104"\n    phoneNumber: 206-555-0100\n    country: USA\n' % ACCESS_KEY)
+        manifest = import_manifest(ACCESS_KEY, 'bench-bucket', device_id='BENCH')
         job_ids = []
         t0 = time.perf_counter()
         for number in range(args.jobs + 5):
@@ -170,9 +165,8 @@ def main():
         result = max(runs, key=lambda r: r['rps'])
         base = max(floors, key=lambda r: r['rps'])
     finally:
-        service.terminate()
+        service.stop()
         floor.terminate()
-        service.wait(10)
         floor.wait(10)
     ratio = result['rps'] / base['rps'] if base['rps'] else 0.0
     poll_1000 = 1000 / result['rps'] if result['rps'] else float('inf')
