@@ -33,7 +33,9 @@ options:
   endpoint_url:
     description:
       - URL of the Query API, for example a local Import/Export service for tests.
-      - If not set, the environment variable E(AWS_URL) is used, then the default.
+      - If not set, the environment variable E(AWS_URL) of the controller is used, then the default.
+      - An empty value is an error (it does not mean the default), and so is a user name or password in
+        the URL (C(https://user:pass@host)); requests are signed with the keys, and the URL would be echoed.
     type: str
     default: https://importexport.amazonaws.com
     aliases: [aws_endpoint_url]
@@ -44,7 +46,8 @@ options:
     default: true
   ca_bundle:
     description:
-      - Path of a PEM file with the CA certificates to trust for O(endpoint_url).
+      - Path of a PEM file on the controller with the CA certificates to trust for O(endpoint_url); a
+        path that does not exist is an error.
       - If not set, the environment variable E(AWS_CA_BUNDLE) is used, then the system store
         (or E(REQUESTS_CA_BUNDLE)).
     type: path
@@ -57,17 +60,20 @@ options:
     default: HmacSHA256
   connect_timeout:
     description:
-      - Seconds to wait for a connection to the endpoint.
+      - Seconds to wait for a connection to the endpoint, above 0 and at most 3600.
     type: float
     default: 10
   read_timeout:
     description:
-      - Seconds to wait for an answer, and at most for a whole response body to arrive.
+      - Seconds to wait for an answer, and at most for a whole response body to arrive; above 0 and at
+        most 86400.
+      - One request (attempt) never takes longer than O(connect_timeout) + O(read_timeout) in total,
+        however slowly the answer trickles in.
     type: float
     default: 60
   max_attempts:
     description:
-      - Attempts per request, the first included. Throttling, C(ServiceUnavailable), other
+      - Attempts per request, the first included (1 to 100). Throttling, C(ServiceUnavailable), other
         5xx answers, timeouts and connection errors are retried with full-jitter exponential
         backoff (0.25 s doubling, at most 20 s between attempts).
       - A CreateJob whose answer was lost is not repeated blindly; the account's jobs are
@@ -77,14 +83,17 @@ options:
     default: 10
   max_retry_time:
     description:
-      - Upper bound in seconds on the time one request may spend in retries. When either bound
-        is reached the task fails with the last error code.
+      - Upper bound in seconds on the time one request may spend in retries (0 to 86400). When either
+        bound is reached the task fails with the last error code.
     type: float
     default: 300
 notes:
-  - "The module calls the API from wherever it runs. Run it on the controller
-    (C(delegate_to: localhost)), so credentials never reach managed hosts."
-  - Proxies come from the environment (E(HTTPS_PROXY), E(NO_PROXY)).
+  - The module runs on the controller, in the process of its action plugin, whatever host the task
+    is for (C(delegate_to) only matters for C(remote_src) of M(awsie.importexport.ie_job)). The
+    credentials never reach a managed host, and neither they nor any other argument are written to
+    an C(ansible-tmp-*) directory, so a run killed during the task leaves no key on disk.
+  - The E(AWS_*) variables are read from the controller's environment (the task's C(environment)
+    keyword does not apply). Proxies come from the environment too (E(HTTPS_PROXY), E(NO_PROXY)).
   - Every module taking these options is in the action group C(group/awsie.importexport.ie), so
     C(module_defaults) can set them once.
 '''

@@ -24,12 +24,23 @@ attributes:
     platforms: posix
 '''
 
-    # Modules that call the Import/Export Query API: members of the module_defaults group.
+    # Modules that call the Import/Export Query API: members of the module_defaults group, run
+    # in the controller's own process by their action plugin (with ansible.builtin's .flow).
+    # Referenced as awsie.importexport.attributes.API (upper case): in lower case Ansible's
+    # fragment loader resolves "attributes.api" to the awsie.importexport.api fragment.
     API = r'''
 attributes:
+  action:
+    support: full
+    details: The module runs on the controller, in the process of its action plugin; no module file and no
+      argument (the secret key among them) is written to any temporary directory.
   action_group:
     version_added: 0.1.0
     membership: [awsie.importexport.ie]
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
 '''
 
     # Modules with an action plugin that writes a file on the managed host.

@@ -3,17 +3,40 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Ansible glue for the Query API modules: the shared argument spec (documented in the
-``awsie.importexport.api`` doc fragment), the client built from it, and failures reported
-with their facts. The rules themselves live in ``api`` and ``jobs``, which import no Ansible."""
+"""The options of the Query API modules, in one place: the argument spec of each module (the
+shared options documented in the ``awsie.importexport.api`` doc fragment, plus its own), the
+ranges of the numeric options, and the client built from validated options.
+
+The action plugins validate a task's arguments with these specs on the controller (where the
+modules run); the module files build an AnsibleModule from the same spec, so ansible-test
+checks the documentation against it. The rules themselves live in ``api`` and ``jobs``.
+"""
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+import math
+
+from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import (
-    DEFAULT_ENDPOINT, HAS_REQUESTS, SIGNATURE_METHODS, ApiError, QueryClient)
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError
+    DEFAULT_ENDPOINT, SIGNATURE_METHODS, QueryClient)
+
+# Numeric options: (lowest, highest, whether the lowest itself is allowed). NaN, infinities
+# and values such as 1e308 are refused by these bounds.
+LIMITS = {
+    'connect_timeout': (0, 3600, False),
+    'read_timeout': (0, 86400, False),
+    'max_attempts': (1, 100, True),
+    'max_retry_time': (0, 86400, True),
+    'concurrency': (1, 64, True),
+    'wait_timeout': (0, 30 * 86400, True),
+    'poll_interval': (0, 86400, True),
+    'page_size': (1, 1000, True),
+    'max_jobs': (1, 10 ** 6, True),
+}
+
+CONCURRENCY = dict(concurrency=dict(type='int', default=8))
+JOB_IDS = dict(job_ids=dict(type='list', elements='str', required=True))
 
 
 def api_argument_spec():
@@ -36,51 +59,86 @@ def api_argument_spec():
     )
 
 
-class ApiModule(AnsibleModule):
-    """AnsibleModule with the shared API options and a lazily built client."""
+def _address_spec():
+    required = ('name', 'street1', 'city', 'postal_code', 'phone_number', 'country')
+    return {name: dict(type='str', required=name in required) for name in (
+        'name', 'company', 'street1', 'street2', 'street3', 'city', 'state_or_province', 'postal_code',
+        'phone_number', 'country')}
 
-    def __init__(self, argument_spec, **kwargs):
-        spec = api_argument_spec()
-        spec.update(argument_spec)
-        super().__init__(argument_spec=spec, **kwargs)
-        if not HAS_REQUESTS:
-            self.fail_json(msg=missing_required_lib('requests'))
-        self._client = None
 
-    @property
-    def client(self):
-        if self._client is None:
-            p = self.params
-            missing = [n for n, env in (('access_key', 'AWS_ACCESS_KEY_ID'), ('secret_key', 'AWS_SECRET_ACCESS_KEY'))
-                       if not p[n]]
-            if missing:
-                self.fail_json(msg='%s not set: give the option(s), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY '
-                                   'on the controller (or use module_defaults for group/awsie.importexport.ie)'
-                                   % ' and '.join(missing))
-            if p['max_attempts'] < 1 or p['max_retry_time'] < 0 or p['connect_timeout'] <= 0 or p['read_timeout'] <= 0:
-                self.fail_json(msg='max_attempts must be >= 1, max_retry_time >= 0, and the timeouts > 0')
-            try:
-                self._client = QueryClient(
-                    p['access_key'], p['secret_key'], endpoint_url=p['endpoint_url'],
-                    signature_method=p['signature_method'], session_token=p['session_token'],
-                    validate_certs=p['validate_certs'], ca_bundle=p['ca_bundle'],
-                    connect_timeout=p['connect_timeout'], read_timeout=p['read_timeout'],
-                    max_attempts=p['max_attempts'], max_retry_time=p['max_retry_time'],
-                    pool_size=max(10, p.get('concurrency') or 0))
-            except ValueError as exc:
-                self.fail_json(msg=str(exc))
-        return self._client
+_SPECS = {
+    'ie_job': lambda: dict(
+        argument_spec=dict(
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            job_type=dict(type='str', choices=['Import', 'Export'], default='Import'),
+            manifest_src=dict(type='path'),
+            remote_src=dict(type='bool'),
+            manifest_content=dict(type='str', no_log=True),
+            job_id=dict(type='str'),
+            lookup_cache=dict(type='path'),
+            **CONCURRENCY),
+        mutually_exclusive=[('manifest_src', 'manifest_content')],
+        required_if=[('state', 'present', ('manifest_src', 'manifest_content'), True),
+                     ('state', 'absent', ('job_id', 'manifest_src', 'manifest_content'), True)],
+        required_by={'remote_src': ('manifest_src',)}),
+    'ie_job_status': lambda: dict(argument_spec=dict(
+        wait_for=dict(type='list', elements='str'),
+        wait_timeout=dict(type='float', default=3600.0),
+        poll_interval=dict(type='float', default=60.0),
+        since=dict(type='raw'),
+        fail_on_job_error=dict(type='bool', default=True),
+        **JOB_IDS, **CONCURRENCY)),
+    'ie_job_info': lambda: dict(argument_spec=dict(
+        max_jobs=dict(type='int'),
+        page_size=dict(type='int'),
+        job_type=dict(type='str', choices=['Import', 'Export']),
+        canceled=dict(type='bool'),
+        created_since=dict(type='str'),
+        include_status=dict(type='bool', default=False),
+        **CONCURRENCY)),
+    'ie_shipping_label': lambda: dict(argument_spec=dict(
+        address=dict(type='dict', options=_address_spec()),
+        dest=dict(type='path'),
+        force=dict(type='bool', default=False),
+        **JOB_IDS)),
+}
 
-    def api_stats(self):
-        if self._client is None:
-            return dict(requests=0, retries=0, by_action={})
-        return dict(self._client.stats)
 
-    def fail_api(self, exc, **result):
-        """Fail with what went wrong; the error's facts go into result keys."""
-        if isinstance(exc, JobError):
-            result.update(exc.facts)
-            self.fail_json(msg=str(exc), api_calls=self.api_stats(), **result)
-        if isinstance(exc, ApiError):
-            self.fail_json(msg=str(exc), error=exc.as_dict(), api_calls=self.api_stats(), **result)
-        raise exc
+def module_kwargs(name):
+    """The AnsibleModule keyword arguments of the API module ``name`` (a fresh copy)."""
+    kwargs = _SPECS[name]()
+    spec = api_argument_spec()
+    spec.update(kwargs.pop('argument_spec'))
+    return dict(argument_spec=spec, supports_check_mode=True, **kwargs)
+
+
+def check_limits(params):
+    """The first numeric option outside its range, as a message saying the range; else None."""
+    for name, (low, high, low_ok) in LIMITS.items():
+        value = params.get(name)
+        if value is None:
+            continue
+        if not (math.isfinite(value) and (value >= low if low_ok else value > low) and value <= high):
+            return '%s must be a number %s %s and at most %s, got %s' % (
+                name, 'from' if low_ok else 'above', low, high, value)
+    return None
+
+
+def build_client(params):
+    """A QueryClient from validated options; ValueError saying what is missing or wrong."""
+    missing = [n for n in ('access_key', 'secret_key') if not params.get(n)]
+    if missing:
+        raise ValueError('%s not set: give the option(s), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the '
+                         'controller\'s environment (or use module_defaults for group/awsie.importexport.ie)'
+                         % ' and '.join(missing))
+    return QueryClient(
+        params['access_key'], params['secret_key'], endpoint_url=params['endpoint_url'],
+        signature_method=params['signature_method'], session_token=params['session_token'],
+        validate_certs=params['validate_certs'], ca_bundle=params['ca_bundle'],
+        connect_timeout=params['connect_timeout'], read_timeout=params['read_timeout'],
+        max_attempts=params['max_attempts'], max_retry_time=params['max_retry_time'],
+        pool_size=max(10, params.get('concurrency') or 0))
+
+
+RUNS_ON_THE_CONTROLLER = ('%s runs on the controller, in its action plugin; this file holds its documentation and '
+                          'argument spec. Call it as a task (awsie.importexport.%s), not as a module file.')

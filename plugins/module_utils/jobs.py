@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import json
 import re
 import time
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError, is_code
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import signed_manifest_bytes
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import (
+    FileReadError, FileWriteError, atomic_write, read_regular_file)
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import normalize_job_id, signed_manifest_bytes
 
 
 def _manifest_lib():
@@ -35,6 +38,7 @@ def _manifest_lib():
 
 RUNNING_CODES = ('Pending', 'InProgress')
 DEAD_CODES = ('Canceled', 'Expired')
+LOOKUP_CACHE_MAX_BYTES = 64 * 1024 * 1024
 STATUS_FIELDS = ('job_id', 'job_type', 'location_code', 'location_message', 'progress_code', 'progress_message',
                  'carrier', 'tracking_number', 'log_bucket', 'log_key', 'error_count', 'creation_date')
 
@@ -96,6 +100,11 @@ def summarize_status(job_id, status):
     return out
 
 
+def normalize_job_ids(raw_ids):
+    """Job ids upper-cased, each once, in the order given; InvalidJobId names the rule."""
+    return list(dict.fromkeys(normalize_job_id(j) for j in raw_ids))
+
+
 def job_result(raw):
     """The signature and artifact part of a CreateJob/GetStatus result."""
     return dict(job_id=raw.get('job_id'), job_type=raw.get('job_type'), signature=raw.get('signature'),
@@ -149,16 +158,30 @@ def wait_for_statuses(client, job_ids, wait_for=None, timeout=0, interval=30, co
         sleep(interval)
 
 
-def moved_since(previous, current):
-    """Jobs whose location or progress code differs from ``previous``, a registered result or its ``jobs`` list."""
+def previous_jobs(previous):
+    """The jobs of ``since``: a registered ie_job_status result, its ``jobs`` list, or a dict of its
+    jobs by id. JobError for anything else (a list of jobs is needed to tell what moved)."""
     if isinstance(previous, dict) and 'jobs' in previous:
         previous = previous['jobs']
-    if isinstance(previous, dict):
+    elif isinstance(previous, dict):
         previous = list(previous.values())
-    before = {}
-    for job in previous or []:
-        if isinstance(job, dict) and job.get('job_id'):
-            before[str(job['job_id']).upper()] = job
+    if not isinstance(previous, list) or not all(isinstance(j, dict) and j.get('job_id') for j in previous):
+        raise JobError('since must be the registered result of an earlier ie_job_status task or its jobs list '
+                       '(entries with job_id), got %s; pass the registered variable itself, or leave since out'
+                       % _describe(previous))
+    return previous
+
+
+def _describe(value):
+    if isinstance(value, list):
+        kinds = sorted(set(type(v).__name__ for v in value))
+        return 'a list of %s' % (', '.join(kinds) or 'nothing') if value else 'an empty list'
+    return 'a %s' % type(value).__name__
+
+
+def moved_since(previous, current):
+    """Jobs whose location or progress code differs from ``previous`` (see ``previous_jobs``)."""
+    before = {str(job['job_id']).upper(): job for job in previous_jobs(previous)}
     moved = []
     for job in current:
         old = before.get(job['job_id'])
@@ -241,7 +264,58 @@ class JobIndex:
         return None
 
 
+class LookupCache:
+    """ie_job's lookup cache: a JSON file on the controller that remembers, for one account and
+    endpoint, the drive of each job (``jobs``: the ``cache`` of JobIndex). A missing, unreadable
+    or foreign file is an empty cache; a directory or FIFO at the path is a JobError."""
+
+    def __init__(self, path, endpoint_url, access_key):
+        self.path = path
+        self.owner = dict(endpoint_url=endpoint_url, access_key=access_key)
+        self.jobs = {}
+        self._before = None
+
+    def load(self):
+        try:
+            data = read_regular_file(self.path, LOOKUP_CACHE_MAX_BYTES)
+        except FileReadError as exc:
+            raise JobError('lookup_cache: %s' % exc, lookup_cache=self.path)
+        try:
+            loaded = json.loads(data) if data else {}
+        except ValueError:
+            loaded = {}
+        jobs = loaded.get('jobs') if isinstance(loaded, dict) and loaded.get('owner') == self.owner else None
+        self.jobs = dict(jobs) if isinstance(jobs, dict) else {}
+        self._before = json.dumps(self.jobs, sort_keys=True)
+        return self.jobs
+
+    def save(self):
+        """Write the cache when it changed (atomically; a link at the path is replaced, not
+        followed). A message when it could not be written, else None."""
+        if json.dumps(self.jobs, sort_keys=True) == self._before:
+            return None
+        try:
+            atomic_write(self.path, json.dumps(dict(owner=self.owner, jobs=self.jobs), sort_keys=True).encode())
+        except FileWriteError as exc:
+            return 'the lookup cache was not saved (the next run only asks more): %s' % exc
+        return None
+
+
 # ---------------------------------------------------------------- present / absent
+
+def apply_job(client, state, job_type, manifest=None, job_id=None, check_mode=False, concurrency=8, cache=None):
+    """What ie_job does: the drive's job exists with this manifest (``present``) or is canceled
+    (``absent``), by ``job_id`` (normalised) or by the manifest's drive. A result dict with
+    ``changed`` and ``action``."""
+    if state == 'present':
+        return ensure_present(client, job_type, manifest, job_id=job_id, check_mode=check_mode,
+                              concurrency=concurrency, cache=cache)
+    result = ensure_absent(client, job_id=job_id, manifest=manifest, job_type=job_type if job_id is None else None,
+                           check_mode=check_mode, concurrency=concurrency, cache=cache)
+    result['job_id'] = job_id or (result['canceled'][0] if len(result['canceled']) == 1 else None)
+    result.pop('job_ids', None)
+    return result
+
 
 def ensure_present(client, job_type, manifest, job_id=None, check_mode=False, concurrency=8, cache=None):
     """Make the drive's job exist with this manifest. Returns a result dict with ``changed`` and ``action``."""

@@ -24,23 +24,24 @@ description:
     the same drive.
   - In check mode the service validates the manifest (CreateJob or UpdateJob with C(ValidateOnly));
     nothing is created, updated or canceled.
+  - Runs on the controller, in the process of its action plugin (see the notes); O(manifest_src)
+    and O(lookup_cache) are controller paths.
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action_group:
-    version_added: 0.1.0
-    membership: [awsie.importexport.ie]
   check_mode:
-    support: full
     details: The service validates the manifest with C(ValidateOnly=true); nothing is created or changed.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
+  vault:
+    description: Can automatically decrypt Ansible vaulted files.
+    support: full
+    details: A vault-encrypted O(manifest_src) on the controller is decrypted in memory.
 options:
   state:
     description:
@@ -56,9 +57,23 @@ options:
     default: Import
   manifest_src:
     description:
-      - Path of the manifest file where the module runs (the controller, with C(delegate_to=localhost)).
+      - Path of the manifest file on the controller, like O(ansible.builtin.copy#module:src); a
+        relative path is searched in the role's C(files/) directory and the playbook's directory. A
+        vault-encrypted file is decrypted.
+      - With O(remote_src=true), a path on the managed host (fetched through the connection).
+      - "Deprecated old meaning: when O(remote_src) is not given and the file is not on the controller, it is
+        read from the managed host, with a warning (this module used to run where the task ran). Set
+        O(remote_src=true) for that."
+      - Only a regular file of at most 1 MiB is read; a directory, FIFO or device is an error, never a hang.
       - The text is sent exactly as it is; canonical forms are used only for comparisons.
     type: path
+  remote_src:
+    description:
+      - V(true) reads O(manifest_src) from the managed host (the task's host, or its C(delegate_to)),
+        V(false) only from the controller.
+      - Not set, a controller path is read, else the managed host's (deprecated, see O(manifest_src)).
+    type: bool
+    version_added: 0.1.0
   manifest_content:
     description:
       - The manifest text itself. Not logged, because manifests can hold C(trueCryptPassword) or C(pinCode).
@@ -70,17 +85,20 @@ options:
     type: str
   concurrency:
     description:
-      - GetStatus requests in flight at once while looking up the account's jobs.
+      - GetStatus requests in flight at once while looking up the account's jobs (1 to 64).
     type: int
     default: 8
   lookup_cache:
     description:
-      - Path of a JSON file (where the module runs) remembering which drive each job of the account
-        is for. With it, a run asks GetStatus only for jobs it has not seen before and for the jobs
-        of this drive, instead of for every live job; worth it with hundreds of jobs.
+      - Path of a JSON file on the controller (relative to the directory C(ansible-playbook) runs in)
+        remembering which drive each job of the account is for. With it, a run asks GetStatus only for
+        jobs it has not seen before and for the jobs of this drive, instead of for every live job; worth
+        it with hundreds of jobs.
       - The file is a cache, checked against the service on every run (ListJobs, and GetStatus of
         the drive's jobs), so a stale or deleted file only costs requests. It is rewritten
-        atomically, not in check mode. Keep one file per account and endpoint.
+        atomically, not in check mode; a symbolic link at the path is replaced, not followed. A
+        directory or FIFO at the path is an error.
+      - Keep one file per account and endpoint.
       - A job whose manifest was changed to another drive's C(deviceId) outside this module is not
         seen through the cache; delete the file after such a change.
     type: path
@@ -97,8 +115,12 @@ EXAMPLES = r'''
   awsie.importexport.ie_job:
     manifest_src: manifests/drive1.yml
     job_type: Import
-  delegate_to: localhost
   register: job
+
+- name: The same with a manifest that was written on the managed host
+  awsie.importexport.ie_job:
+    manifest_src: /srv/ie/drive1.yml
+    remote_src: true
 
 - name: Write the SIGNATURE the service returned onto the drive
   awsie.importexport.ie_signature:
@@ -110,13 +132,11 @@ EXAMPLES = r'''
     manifest_content: "{{ lookup('ansible.builtin.template', 'export.yml.j2') }}"
     job_type: Export
   check_mode: true
-  delegate_to: localhost
 
 - name: Cancel a job
   awsie.importexport.ie_job:
     state: absent
     job_id: 53TX4
-  delegate_to: localhost
 
 - name: All jobs of a play with the same credentials and endpoint
   module_defaults:
@@ -128,7 +148,6 @@ EXAMPLES = r'''
     - name: Create the job
       awsie.importexport.ie_job:
         manifest_src: manifests/drive2.yml
-      delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -191,116 +210,14 @@ api_calls:
   sample: {"requests": 3, "retries": 0, "by_action": {"ListJobs": 1, "GetStatus": 1, "CreateJob": 1}}
 '''
 
-import json
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.common.text.converters import to_text
-
-from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
-from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
-from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, atomic_write, read_bytes
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError, ensure_absent, ensure_present
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest import ManifestError, parse_manifest, secrets_of
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
-
-
-def read_manifest(module):
-    if module.params['manifest_content'] is not None:
-        return module.params['manifest_content']
-    path = module.params['manifest_src']
-    if path is None:
-        return None
-    try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
-    except OSError as exc:
-        module.fail_json(msg='manifest_src %s cannot be read: %s; the path is read where the module runs '
-                             '(use delegate_to: localhost for a file on the controller)' % (path, exc.strerror))
-    try:
-        return data.decode('utf-8')
-    except UnicodeDecodeError as exc:
-        module.fail_json(msg='manifest_src %s is not UTF-8 text (byte %d); save it as UTF-8' % (path, exc.start))
-
-
-def mask_manifest_secrets(module, manifest):
-    """Add trueCryptPassword/pinCode values to the values Ansible masks in every output."""
-    try:
-        parsed = parse_manifest(manifest)
-    except ManifestError:
-        return
-    for value in secrets_of(parsed):
-        module.no_log_values.add(to_text(value))
-
-
-def load_cache(module):
-    """The lookup cache's jobs for this account and endpoint (a fresh dict when none or unusable)."""
-    path = module.params['lookup_cache']
-    if not path:
-        return None, None
-    data = read_bytes(path)
-    try:
-        loaded = json.loads(data) if data else {}
-    except ValueError:
-        loaded = {}
-    owner = dict(endpoint_url=module.params['endpoint_url'], access_key=module.params['access_key'])
-    jobs = loaded.get('jobs') if isinstance(loaded, dict) and loaded.get('owner') == owner else None
-    jobs = dict(jobs) if isinstance(jobs, dict) else {}
-    return jobs, json.dumps(jobs, sort_keys=True)
-
-
-def save_cache(module, cache, before):
-    if cache is None or module.check_mode or json.dumps(cache, sort_keys=True) == before:
-        return
-    owner = dict(endpoint_url=module.params['endpoint_url'], access_key=module.params['access_key'])
-    try:
-        atomic_write(module.params['lookup_cache'], json.dumps(dict(owner=owner, jobs=cache), sort_keys=True).encode())
-    except FileWriteError as exc:
-        module.warn('the lookup cache was not saved: %s' % exc)
+from ansible_collections.awsie.importexport.plugins.module_utils.api_module import RUNS_ON_THE_CONTROLLER, module_kwargs
 
 
 def main():
-    module = ApiModule(
-        argument_spec=dict(
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            job_type=dict(type='str', choices=['Import', 'Export'], default='Import'),
-            manifest_src=dict(type='path'),
-            manifest_content=dict(type='str', no_log=True),
-            job_id=dict(type='str'),
-            concurrency=dict(type='int', default=8),
-            lookup_cache=dict(type='path'),
-        ),
-        mutually_exclusive=[('manifest_src', 'manifest_content')],
-        required_if=[('state', 'present', ('manifest_src', 'manifest_content'), True),
-                     ('state', 'absent', ('job_id', 'manifest_src', 'manifest_content'), True)],
-        supports_check_mode=True,
-    )
-    p = module.params
-    job_id = None
-    if p['job_id'] is not None:
-        try:
-            job_id = normalize_job_id(p['job_id'])
-        except InvalidJobId as exc:
-            module.fail_json(msg=str(exc), action='none')
-    if not 1 <= p['concurrency'] <= 64:
-        module.fail_json(msg='concurrency must be between 1 and 64, got %d' % p['concurrency'])
-    manifest = read_manifest(module)
-    if manifest is not None:
-        mask_manifest_secrets(module, manifest)
-
-    cache, cache_before = load_cache(module)
-    try:
-        if p['state'] == 'present':
-            result = ensure_present(module.client, p['job_type'], manifest, job_id=job_id,
-                                    check_mode=module.check_mode, concurrency=p['concurrency'], cache=cache)
-        else:
-            result = ensure_absent(module.client, job_id=job_id, manifest=manifest,
-                                   job_type=p['job_type'] if job_id is None else None,
-                                   check_mode=module.check_mode, concurrency=p['concurrency'], cache=cache)
-            result['job_id'] = job_id or (result['canceled'][0] if len(result['canceled']) == 1 else None)
-    except (ApiError, JobError) as exc:
-        module.fail_api(exc, changed=False, action='none', job_id=job_id)
-    result.pop('job_ids', None)
-    save_cache(module, cache, cache_before)
-    module.exit_json(api_calls=module.api_stats(), **result)
+    module = AnsibleModule(**module_kwargs('ie_job'))
+    module.fail_json(msg=RUNS_ON_THE_CONTROLLER % ('ie_job', 'ie_job'))
 
 
 if __name__ == '__main__':

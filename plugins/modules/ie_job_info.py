@@ -20,19 +20,14 @@ author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action_group:
-    version_added: 0.1.0
-    membership: [awsie.importexport.ie]
   check_mode:
-    support: full
     details: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   max_jobs:
     description:
@@ -75,14 +70,12 @@ EXAMPLES = r'''
     created_since: "{{ '%Y-%m-%d' | strftime(now(utc=true).timestamp() - 7 * 86400) }}"
     canceled: false
     include_status: true
-  delegate_to: localhost
   register: recent
 
 - name: The ten newest export jobs
   awsie.importexport.ie_job_info:
     job_type: Export
     max_jobs: 10
-  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -131,54 +124,14 @@ api_calls:
   sample: {"requests": 2, "retries": 0, "by_action": {"ListJobs": 2}}
 '''
 
-from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
-from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
-    fetch_statuses, list_jobs, parse_time, summarize_status)
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.awsie.importexport.plugins.module_utils.api_module import RUNS_ON_THE_CONTROLLER, module_kwargs
 
 
 def main():
-    module = ApiModule(
-        argument_spec=dict(
-            max_jobs=dict(type='int'),
-            page_size=dict(type='int'),
-            job_type=dict(type='str', choices=['Import', 'Export']),
-            canceled=dict(type='bool'),
-            created_since=dict(type='str'),
-            include_status=dict(type='bool', default=False),
-            concurrency=dict(type='int', default=8),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p['max_jobs'] is not None and p['max_jobs'] < 1:
-        module.fail_json(msg='max_jobs must be 1 or more, got %d' % p['max_jobs'])
-    if p['page_size'] is not None and not 1 <= p['page_size'] <= 1000:
-        module.fail_json(msg='page_size must be between 1 and 1000, got %d' % p['page_size'])
-    if not 1 <= p['concurrency'] <= 64:
-        module.fail_json(msg='concurrency must be between 1 and 64, got %d' % p['concurrency'])
-    if p['created_since'] is not None:
-        try:
-            parse_time(p['created_since'])
-        except ValueError:
-            module.fail_json(msg='created_since %r is not an ISO 8601 date or date-time such as 2026-11-01 or '
-                                 '2026-11-01T12:00:00Z' % p['created_since'])
-
-    client = module.client
-    try:
-        jobs = list_jobs(client, max_jobs=p['max_jobs'], job_type=p['job_type'], canceled=p['canceled'],
-                         created_since=p['created_since'], page_size=p['page_size'])
-    except ApiError as exc:
-        module.fail_api(exc, changed=False, jobs=[])
-    jobs = [dict(job_id=j.get('job_id'), job_type=j.get('job_type'), creation_date=j.get('creation_date'),
-                 is_canceled=bool(j.get('is_canceled'))) for j in jobs]
-    if p['include_status']:
-        statuses = fetch_statuses(client, [j['job_id'] for j in jobs], p['concurrency'])
-        for job in jobs:
-            status = statuses[job['job_id']]
-            job['status'] = (dict(error=status.as_dict()) if isinstance(status, ApiError)
-                             else summarize_status(job['job_id'], status))
-    module.exit_json(changed=False, jobs=jobs, job_ids=[j['job_id'] for j in jobs], api_calls=module.api_stats())
+    module = AnsibleModule(**module_kwargs('ie_job_info'))
+    module.fail_json(msg=RUNS_ON_THE_CONTROLLER % ('ie_job_info', 'ie_job_info'))
 
 
 if __name__ == '__main__':

@@ -23,19 +23,14 @@ author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action_group:
-    version_added: 0.1.0
-    membership: [awsie.importexport.ie]
   check_mode:
-    support: full
     details: Only reads; runs the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   job_ids:
     description:
@@ -58,17 +53,19 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for O(wait_for) before failing; the failure lists the jobs not there yet.
+      - From 0 to 2592000 (30 days).
     type: float
     default: 3600
   poll_interval:
     description:
-      - Seconds between polling rounds while waiting.
+      - Seconds between polling rounds while waiting, from 0 to 86400.
     type: float
     default: 60
   since:
     description:
       - The registered result of an earlier run of this module (or its RV(jobs) list); RV(moved)
         then lists the jobs whose location or progress code changed.
+      - Anything else (a string, a list of other things) is an error, checked before any request.
     type: raw
   fail_on_job_error:
     description:
@@ -84,7 +81,6 @@ EXAMPLES = r'''
     job_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'ie_job_id') | list }}"
     since: "{{ previous_poll | default(omit) }}"
   run_once: true
-  delegate_to: localhost
   register: poll
 
 - name: Report the jobs that moved since the last run
@@ -99,7 +95,6 @@ EXAMPLES = r'''
     wait_for: [terminal]
     wait_timeout: 86400
     poll_interval: 900
-  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -215,73 +210,14 @@ api_calls:
   sample: {"requests": 2, "retries": 0, "by_action": {"GetStatus": 2}}
 '''
 
-from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
-from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
-    moved_since, summarize_status, wait_for_statuses)
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.awsie.importexport.plugins.module_utils.api_module import RUNS_ON_THE_CONTROLLER, module_kwargs
 
 
 def main():
-    module = ApiModule(
-        argument_spec=dict(
-            job_ids=dict(type='list', elements='str', required=True),
-            concurrency=dict(type='int', default=8),
-            wait_for=dict(type='list', elements='str'),
-            wait_timeout=dict(type='float', default=3600.0),
-            poll_interval=dict(type='float', default=60.0),
-            since=dict(type='raw'),
-            fail_on_job_error=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if not 1 <= p['concurrency'] <= 64:
-        module.fail_json(msg='concurrency must be between 1 and 64, got %d' % p['concurrency'])
-    if p['poll_interval'] < 0 or p['wait_timeout'] < 0:
-        module.fail_json(msg='poll_interval and wait_timeout must not be negative')
-    job_ids = []
-    for raw in p['job_ids']:
-        try:
-            job_id = normalize_job_id(raw)
-        except InvalidJobId as exc:
-            module.fail_json(msg='job_ids: %s' % exc)
-        if job_id not in job_ids:
-            job_ids.append(job_id)
-
-    client = module.client
-    results, waited_out, rounds = wait_for_statuses(
-        client, job_ids, wait_for=p['wait_for'], timeout=p['wait_timeout'], interval=p['poll_interval'],
-        concurrency=p['concurrency'])
-
-    jobs, failed, counts = [], [], {}
-    for job_id in job_ids:
-        status = results[job_id]
-        if isinstance(status, ApiError):
-            jobs.append(dict(job_id=job_id, error=status.as_dict()))
-            failed.append(status)
-            continue
-        entry = summarize_status(job_id, status)
-        counts[entry['progress_code']] = counts.get(entry['progress_code'], 0) + 1
-        jobs.append(entry)
-
-    result = dict(changed=False, jobs=jobs, rounds=rounds, counts=counts)
-    if p['wait_for']:
-        result['waited_out'] = waited_out
-    if p['since'] is not None:
-        result['moved'] = moved_since(p['since'], [j for j in jobs if 'error' not in j])
-    result['api_calls'] = module.api_stats()
-
-    if failed and p['fail_on_job_error']:
-        first = failed[0]
-        module.fail_json(msg='GetStatus failed for %d of %d job(s); the first: %s. Remove job ids that are not '
-                             'this account\'s, or set fail_on_job_error=false'
-                             % (len(failed), len(job_ids), first), **result)
-    if waited_out:
-        module.fail_json(msg='timed out after %ss waiting for %s: %d job(s) not there yet: %s'
-                             % (p['wait_timeout'], ', '.join(p['wait_for']), len(waited_out), ', '.join(waited_out)),
-                         **result)
-    module.exit_json(**result)
+    module = AnsibleModule(**module_kwargs('ie_job_status'))
+    module.fail_json(msg=RUNS_ON_THE_CONTROLLER % ('ie_job_status', 'ie_job_status'))
 
 
 if __name__ == '__main__':

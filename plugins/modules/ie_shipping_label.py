@@ -19,23 +19,20 @@ description:
     number). O(force=true) asks for a new label and replaces the file when it differs.
   - GetShippingLabel is treated as a read; C(changed) only tells whether O(dest) was (or, in check
     mode, would be) written.
+  - Runs on the controller, in the process of its action plugin (see the notes); O(dest) is a
+    controller path.
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
 attributes:
-  action_group:
-    version_added: 0.1.0
-    membership: [awsie.importexport.ie]
   check_mode:
-    support: full
     details: Asks for the label (a read) but neither downloads nor writes it.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
   safe_file_operations:
     description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
     support: full
@@ -66,7 +63,11 @@ options:
       country: {description: Country., type: str, required: true}
   dest:
     description:
-      - Where to save the label PDF (on the host the module runs on).
+      - Where to save the label PDF on the controller (a relative path is relative to the directory
+        C(ansible-playbook) runs in).
+      - Checked before a label is asked for, so a label (and its tracking number) is never created for
+        nothing; its directory must exist and be writable, and a directory or FIFO at O(dest) is an
+        error. A symbolic link at O(dest) is replaced by the file, not followed.
     type: path
   force:
     description:
@@ -89,7 +90,6 @@ EXAMPLES = r'''
       phone_number: 206-555-0100
       country: USA
     dest: "{{ playbook_dir }}/labels/53TX4.pdf"
-  delegate_to: localhost
 '''
 
 RETURN = r'''
@@ -131,73 +131,14 @@ api_calls:
   sample: {"requests": 1, "retries": 0, "by_action": {"GetShippingLabel": 1}}
 '''
 
-from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
-from ansible_collections.awsie.importexport.plugins.module_utils.api_module import ApiModule
-from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, read_bytes, sync_file
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
+from ansible.module_utils.basic import AnsibleModule
 
-ADDRESS_PARAMS = (('name', 'name'), ('company', 'company'), ('street1', 'street1'), ('street2', 'street2'),
-                  ('street3', 'street3'), ('city', 'city'), ('state_or_province', 'stateOrProvince'),
-                  ('postal_code', 'postalCode'), ('phone_number', 'phoneNumber'), ('country', 'country'))
+from ansible_collections.awsie.importexport.plugins.module_utils.api_module import RUNS_ON_THE_CONTROLLER, module_kwargs
 
 
 def main():
-    address_spec = dict(
-        name=dict(type='str', required=True), company=dict(type='str'), street1=dict(type='str', required=True),
-        street2=dict(type='str'), street3=dict(type='str'), city=dict(type='str', required=True),
-        state_or_province=dict(type='str'), postal_code=dict(type='str', required=True),
-        phone_number=dict(type='str', required=True), country=dict(type='str', required=True))
-    module = ApiModule(
-        argument_spec=dict(
-            job_ids=dict(type='list', elements='str', required=True),
-            address=dict(type='dict', options=address_spec),
-            dest=dict(type='path'),
-            force=dict(type='bool', default=False),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        job_ids = list(dict.fromkeys(normalize_job_id(j) for j in p['job_ids']))
-    except InvalidJobId as exc:
-        module.fail_json(msg='job_ids: %s' % exc, job_ids=[])
-    if not job_ids:
-        module.fail_json(msg='job_ids is empty: give at least one job id', job_ids=[])
-    address = {api: (p['address'] or {}).get(opt) for opt, api in ADDRESS_PARAMS}
-    result = dict(changed=False, job_ids=job_ids)
-    if p['dest']:
-        existing = read_bytes(p['dest'])
-        result.update(dest=p['dest'], kept_existing=False)
-        if existing is not None and existing.startswith(b'%PDF') and not p['force']:
-            result.update(kept_existing=True, size=len(existing))
-            module.exit_json(api_calls=module.api_stats(), **result)
-
-    client = module.client
-    try:
-        label = client.get_shipping_label(job_ids, {k: v for k, v in address.items() if v is not None})
-    except ApiError as exc:
-        module.fail_api(exc, **result)
-    result.update(shipping_label_url=label.get('shipping_label_url'), warning=label.get('warning'))
-
-    if p['dest'] and module.check_mode:
-        result['changed'] = True
-    elif p['dest']:
-        if not result['shipping_label_url']:
-            module.fail_json(msg='the service returned no ShippingLabelURL for %s, so there is nothing to save to %s'
-                                 % (', '.join(job_ids), p['dest']), api_calls=module.api_stats(), **result)
-        try:
-            pdf = client.download(result['shipping_label_url'])
-        except ApiError as exc:
-            module.fail_api(exc, **result)
-        if not pdf.startswith(b'%PDF'):
-            module.fail_json(msg='the label at %s is not a PDF (starts with %r); %s was left as it was'
-                                 % (result['shipping_label_url'], pdf[:16], p['dest']), api_calls=module.api_stats(), **result)
-        try:
-            outcome = sync_file(p['dest'], pdf)
-        except FileWriteError as exc:
-            module.fail_json(msg=str(exc), api_calls=module.api_stats(), **result)
-        result.update(changed=outcome['changed'], size=len(pdf))
-    module.exit_json(api_calls=module.api_stats(), **result)
+    module = AnsibleModule(**module_kwargs('ie_shipping_label'))
+    module.fail_json(msg=RUNS_ON_THE_CONTROLLER % ('ie_shipping_label', 'ie_shipping_label'))
 
 
 if __name__ == '__main__':
