@@ -34,6 +34,7 @@ PIPELINE_BYTES = 2 * BUFFER_BYTES
 PIPELINE_BUFFERS = 4
 RESERVED_ROOT = ('lost+found',)
 MAX_LISTED = 100
+FLUSH_SECONDS = 0.5
 
 
 class LoadError(Exception):
@@ -300,6 +301,7 @@ class Loader:
                                                                               or self.selection.wants_file(p)))
         progress = Progress(self.progress_path, len(files), sum(f.size for f in files), self.progress_interval)
         done_bytes = 0
+        flushed = time.monotonic()
         for index, entry in enumerate(files):
             record = self._one(entry)
             done_bytes += entry.size
@@ -308,8 +310,10 @@ class Loader:
                 result['total_bytes'] += entry.size
                 if writer is not None:
                     writer.add(record, check=False)
-            if progress.update(index + 1, done_bytes, self.copied_bytes) and writer is not None:
+            progress.update(index + 1, done_bytes, self.copied_bytes)
+            if writer is not None and time.monotonic() - flushed > FLUSH_SECONDS:
                 writer.flush()  # a killed run keeps what it did (ledger.read_latest)
+                flushed = time.monotonic()
         if not self.check_mode and result['copied']:
             _syncfs(self.dest)
         progress.update(len(files), done_bytes, self.copied_bytes, phase='done', force=True)

@@ -139,11 +139,18 @@ copied:
   returned: always
   type: int
   sample: 120
-skipped:
-  description: Files not read again - size and mtime as in the previous ledger, the drive's copy the same size.
+skipped_files:
+  description:
+    - Files not read again - size and mtime as in the previous ledger, the drive's copy the same size.
+    - Named so because a result key C(skipped) would mark the task skipped; RV(counts) has it as C(skipped).
   returned: always
   type: int
   sample: 9880
+counts:
+  description: The counts in one place - C(copied), C(skipped), C(failed), C(bytes), C(removed_partials).
+  returned: always
+  type: dict
+  sample: {"copied": 120, "skipped": 9880, "failed": 0, "bytes": 1073741824, "removed_partials": 0}
 bytes:
   description: Bytes copied (would be copied in check mode).
   returned: always
@@ -180,7 +187,7 @@ vanished:
   returned: always
   type: int
   sample: 0
-failed:
+failed_files:
   description: The first 100 files that could not be copied, with the error.
   returned: always
   type: list
@@ -253,11 +260,17 @@ def main():
         module.fail_json(msg='cannot load %s onto %s: %s (%s)' % (p['src'], p['dest'], exc.strerror or exc,
                                                                  exc.filename or 'no file name'))
     result['changed'] = bool(result['copied'] or result['removed_partials'])
+    # "skipped" and "failed" are Ansible's own result keys (a truthy one marks the task skipped
+    # or failed): the counts use other names at the top level and their plain names in counts.
+    result['skipped_files'] = result.pop('skipped')
+    result['failed_files'] = result.pop('failed')
     failed = result.pop('failed_count', 0)
+    result['counts'] = dict(copied=result['copied'], skipped=result['skipped_files'], failed=failed,
+                            bytes=result['bytes'], removed_partials=result['removed_partials'])
     if failed:
         module.fail_json(msg='%d file(s) could not be copied, first %s: %s; the others were loaded and are in the '
-                             'ledger, run the load again' % (failed, result['failed'][0]['path'],
-                                                              result['failed'][0]['error']), **result)
+                             'ledger, run the load again' % (failed, result['failed_files'][0]['path'],
+                                                              result['failed_files'][0]['error']), **result)
     module.exit_json(**result)
 
 
