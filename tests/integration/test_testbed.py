@@ -32,7 +32,8 @@ def _leftovers(run_id, rundir, pids=()):
         cmdline = tb._cmdline(pid)  # pylint: disable=protected-access
         if marker in cmdline or (tb.PREFIX + run_id) in cmdline:
             procs.append('%d %s' % (pid, cmdline))
-    procs += ['%d (recorded)' % pid for pid, start in pids if tb._alive(pid, start)]  # pylint: disable=protected-access
+    procs += ['%d (recorded) %s %s' % (pid, tb._cmdline(pid), _proc_state(pid))  # pylint: disable=protected-access
+              for pid, start in pids if tb._alive(pid, start)]  # pylint: disable=protected-access
     return {
         'netns': [name for name in tb.netns_list() if name.startswith(tb.PREFIX + run_id + '-')],
         'loops': ['%s %s' % item for item in tb.loop_devices().items() if item[1].startswith(marker)],
@@ -40,6 +41,14 @@ def _leftovers(run_id, rundir, pids=()):
         'processes': procs,
         'rundir': [rundir] if os.path.exists(rundir) else [],
     }
+
+
+def _proc_state(pid):
+    try:
+        with open('/proc/%d/status' % pid) as handle:
+            return ' '.join(line.strip() for line in handle if line.startswith(('State:', 'PPid:')))
+    except OSError:
+        return 'gone'
 
 
 def _nothing_left(run_id, rundir, pids=()):
@@ -135,6 +144,11 @@ def test_a_drive_mounted_on_one_host_is_seen_only_there(testbed):
         run = testbed.run_playbook(MOUNT_PLAY, extra_args=['-e', 'mount=false', '-e', 'point=/mnt/none'], expect_rc=None)
         # The assert task checks each host sees no other host's mount point.
         assert all(s['failed'] == 0 for s in run.stats.values()), run.stdout[-3000:]
+        # Each host has its own process list: host02 runs a fusefat daemon and sees no ntfs-3g (host03's).
+        assert testbed.exec_on('host02', 'pgrep -x fusefat', check=False).stdout.strip()
+        assert not testbed.exec_on('host02', 'pgrep -x ntfs-3g', check=False).stdout.strip()
+        assert testbed.exec_on('host03', 'pgrep -x ntfs-3g', check=False).stdout.strip()
+        assert not testbed.exec_on('host03', 'pgrep -x fusefat', check=False).stdout.strip()
         root_view = subprocess.run(['findmnt', '-rn', '-o', 'SOURCE,TARGET'], capture_output=True, text=True, check=True).stdout
         assert 'probe-host' not in root_view
         assert not any(dev + ' ' in root_view for dev in devices.values())
@@ -238,7 +252,8 @@ def test_teardown_removes_mounts_fuse_daemons_control_persist_and_everything(tes
     run_id, rundir = bed.run_id, bed.rundir
     # Leave drives mounted (kernel ext4 on host01, a fusefat daemon on host02) and SSH masters alive.
     bed.run_playbook(MOUNT_PLAY)
-    fuse = [(int(pid), tb._start_time(int(pid))) for pid in bed.exec_on('host02', 'pgrep -x fusefat', check=False).stdout.split()]  # pylint: disable=protected-access
+    # (pgrep would also list other tests' FUSE daemons: the PID namespace is the machine's.)
+    fuse = [(pid, start) for pid, start in _pids_of(bed) if tb.Testbed._comm(pid) == 'fusefat']  # pylint: disable=protected-access
     assert fuse, 'no fusefat daemon on host02'
     assert any(tb.Testbed._comm(pid) == 'ssh' for pid, _ in _pids_of(bed))  # pylint: disable=protected-access
     pids = _pids_of(bed)

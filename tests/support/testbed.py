@@ -233,6 +233,35 @@ def _mountinfo(pid='self'):
     return points
 
 
+# PID 1 of a host: reaps every orphan (daemonised FUSE drivers), ends on SIGTERM (and with it the host).
+_INIT = """import os, signal
+signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+while True:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
+    signal.sigtimedwait([signal.SIGCHLD], 60)
+"""
+
+
+def _children(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as handle:
+            return [int(child) for child in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _exe(pid):
+    try:
+        return os.readlink('/proc/%d/exe' % pid)
+    except OSError:
+        return None
+
+
 def _cmdline(pid):
     try:
         with open('/proc/%d/cmdline' % pid, 'rb') as handle:
@@ -310,7 +339,11 @@ def _run_alive(rundir):
         with open(os.path.join(rundir, STATE_FILE)) as handle:
             state = json.load(handle)
     except (OSError, ValueError):
-        return False, False
+        # No state yet: a run being created this instant (its directory is new) counts as alive.
+        try:
+            return time.time() - os.stat(rundir).st_mtime < 60, False
+        except OSError:
+            return False, False
     owner = state.get('owner') or {}
     alive = bool(owner.get('pid')) and _start_time(owner['pid']) == owner.get('start')
     return alive, bool(state.get('detached'))
@@ -378,8 +411,9 @@ class Host:
         self.mnt = os.path.join(self.workdir, 'mnt')        # the host's /mnt
         self.remote_tmp = os.path.join(self.workdir, 'tmp')  # ansible_remote_tmp
         self.drives = []
-        self.anchor_pid = None
+        self.anchor_pid = None  # the host's PID 1, as the caller's PID namespace numbers it
         self.anchor_proc = None
+        self.sshd_proc = None
         self.anchor_start = None
         self.sshd_pid = None
 
@@ -625,20 +659,28 @@ class Testbed:
         # once per task and host). A fleet host has no such thing: the hosts see an empty one.
         rc_files = [path for path in (os.path.expanduser('~root/.bashrc'),) if self.clean_shell_rc and os.path.isfile(path)]
         empty = self._write(os.path.join(self.rundir, 'empty-rc'), '', 0o644)
+        python = os.path.realpath(sys.executable)
         for host in self.hosts:
-            # The anchor holds the host's UTS and mount namespaces (sshd can stop; the host stays).
+            # The anchor is the host's PID 1 (a reaper): it holds the host's PID, UTS and mount
+            # namespaces, so sshd can stop and the host stays; when it ends, so does every process
+            # of the host.
             script = 'echo %s > /proc/sys/kernel/hostname && mount --bind %s /mnt' % (host.hostname, host.mnt)
-            script += ''.join(' && mount --bind %s %s' % (empty, path) for path in rc_files) + ' && exec sleep infinity'
+            script += ''.join(' && mount --bind %s %s' % (empty, path) for path in rc_files)
+            script += ' && exec %s -S -E -c "$0"' % python
             proc = self._popen(['ip', 'netns', 'exec', host.netns, 'unshare', '--uts', '--mount', '--propagation', 'private',
-                                '--', 'sh', '-c', script], os.path.join(host.workdir, 'anchor.log'))
-            host.anchor_proc, host.anchor_pid = proc, proc.pid
+                                '--pid', '--fork', '--mount-proc', '--', 'sh', '-c', script, _INIT],
+                               os.path.join(host.workdir, 'anchor.log'))
+            host.anchor_proc = proc
         deadline = time.monotonic() + 10
         for host in self.hosts:
-            while self._comm(host.anchor_pid) != 'sleep':
+            while True:
+                init = _children(host.anchor_proc.pid)
+                if init and _exe(init[0]) == python:
+                    break
                 if time.monotonic() > deadline or host.anchor_proc.poll() is not None:
                     raise TestbedError('host %s did not start (%s)' % (host.name, self._log(host, 'anchor.log')))
                 time.sleep(0.005)
-            host.anchor_start = _start_time(host.anchor_pid)
+            host.anchor_pid, host.anchor_start = init[0], _start_time(init[0])
             self.start_sshd(host, wait=False)
 
     def _popen(self, cmd, log):
@@ -687,6 +729,9 @@ class Testbed:
         if late:
             raise TestbedError('sshd of %s (%s) did not answer within %d s: %s'
                                % (late.name, late.address, timeout, self._log(late, 'sshd.log')))
+        for host in hosts:
+            listener = _children(host.sshd_proc.pid)
+            host.sshd_pid = listener[0] if listener else None
 
     # ------------------------------------------------------------------ Ansible
     @property
@@ -812,21 +857,25 @@ class Testbed:
         raise KeyError('no host %r in this test bed (hosts: %s)' % (name, ', '.join(h.name for h in self.hosts)))
 
     def exec_on(self, host, cmd, check=True, input=None, timeout=120):
-        """Run cmd (list, or a shell string) inside the host's mount, UTS and network namespaces."""
+        """Run cmd (list, or a shell string) inside the host's PID, mount, UTS and network namespaces."""
         host = self.host(host)
         argv = ['sh', '-c', cmd] if isinstance(cmd, str) else list(cmd)
-        return _run(['nsenter', '-t', str(host.anchor_pid), '-m', '-u', '-n', '--'] + argv, check=check, input=input, timeout=timeout)
+        return _run(self._enter(host) + argv, check=check, input=input, timeout=timeout)
+
+    @staticmethod
+    def _enter(host):
+        return ['nsenter', '-t', str(host.anchor_pid), '-p', '-m', '-u', '-n', '--']
 
     def start_sshd(self, host, wait=True):
         """Start the host's sshd (again, after stop_sshd); wait until it answers."""
         host = self.host(host)
-        proc = self._popen(['nsenter', '-t', str(host.anchor_pid), '-m', '-u', '-n', '--', self.sshd, '-D', '-e',
-                            '-f', os.path.join(host.workdir, 'sshd_config')], os.path.join(host.workdir, 'sshd.log'))
-        host.sshd_pid = proc.pid
+        proc = self._popen(self._enter(host) + [self.sshd, '-D', '-e', '-f', os.path.join(host.workdir, 'sshd_config')],
+                           os.path.join(host.workdir, 'sshd.log'))
+        host.sshd_proc, host.sshd_pid = proc, None  # sshd is nsenter's child (entering a PID namespace forks)
         if wait:
             self._wait_ready([host])
             self._write_state()
-        return proc.pid
+        return host.sshd_pid
 
     def stop_sshd(self, host, sessions=True):
         """Stop the host's sshd (and, by default, its open sessions): the host goes away for Ansible."""
@@ -836,9 +885,11 @@ class Testbed:
         if not sessions:
             pids = [pid for pid in pids if pid == host.sshd_pid]
         _kill_pids(pids, grace=1.0)
-        for proc in self._procs:
-            if proc.pid in pids:
-                proc.wait()
+        if host.sshd_proc is not None:
+            try:
+                host.sshd_proc.wait(timeout=5)  # nsenter, sshd's parent, ends with it
+            except subprocess.TimeoutExpired:
+                pass
         host.sshd_pid = None
 
     def forward_port(self, port, to_port=None):
@@ -899,7 +950,9 @@ class Testbed:
 
     def _write_state(self):
         if self.rundir and os.path.isdir(self.rundir):
-            self._write(os.path.join(self.rundir, STATE_FILE), json.dumps(self.state(), indent=1) + '\n')
+            path = os.path.join(self.rundir, STATE_FILE)
+            self._write(path + '.new', json.dumps(self.state(), indent=1) + '\n')
+            os.replace(path + '.new', path)  # never half-written for a cleanup_stale running now
 
     def detach(self):
         """Hand the bed over (CLI ``up``): no teardown at exit; ``destroy_run`` or ``down`` removes it."""
@@ -960,8 +1013,9 @@ def _collections_env():
 
 
 def measure(counts, drives_per_host=1, fstypes=('ext4',)):
-    """Bring-up time per host count, and one ansible.builtin.ping over SSH across the largest bed."""
-    figures = {'bring_up_s': {}, 'teardown_s': {}, 'ping_s': {}}
+    """Bring-up and teardown time per host count; one ansible.builtin.ping over SSH across each bed
+    (first run, and again with the SSH connections kept), and across as many local hosts."""
+    figures = {'loadavg_before': os.getloadavg()[0], 'bring_up_s': {}, 'teardown_s': {}, 'ping_ssh_s': {}, 'ping_local_s': {}}
     play = '- hosts: testbed\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n'
     for count in counts:
         started = time.monotonic()
@@ -969,9 +1023,12 @@ def measure(counts, drives_per_host=1, fstypes=('ext4',)):
         with bed:
             figures['bring_up_s'][count] = round(time.monotonic() - started, 2)
             runs = [bed.run_playbook(play).seconds for _ in range(2)]
-            figures['ping_s'][count] = {'first': round(runs[0], 2), 'again': round(runs[1], 2)}
+            figures['ping_ssh_s'][count] = {'first': round(runs[0], 2), 'again': round(runs[1], 2)}
+            local = bed.write_inventory(os.path.join(bed.rundir, 'local.json'), group_vars={'ansible_connection': 'local'})
+            figures['ping_local_s'][count] = round(bed.run_playbook(play, inventory=local).seconds, 2)
             stopping = time.monotonic()
         figures['teardown_s'][count] = round(time.monotonic() - stopping, 2)
+    figures['loadavg_after'] = os.getloadavg()[0]
     return figures
 
 
@@ -1034,7 +1091,7 @@ def main(argv=None):
     host = next((h for h in state['hosts'] if h['name'] == args.host), None)
     if host is None:
         parser.error('no host %s (hosts: %s)' % (args.host, ', '.join(h['name'] for h in state['hosts'])))
-    return subprocess.call(['nsenter', '-t', str(host['anchor_pid']), '-m', '-u', '-n', '--'] + argv)
+    return subprocess.call(['nsenter', '-t', str(host['anchor_pid']), '-p', '-m', '-u', '-n', '--'] + argv)
 
 
 if __name__ == '__main__':
