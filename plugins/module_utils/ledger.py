@@ -92,7 +92,7 @@ def check_record(record, kind, where):
         if not isinstance(value, types) or isinstance(value, bool):
             raise LedgerError('%s: field %r is missing or not %s' % (where, name, 'an integer' if types is _INT else 'text'))
     path = record['path']
-    if not path or path.startswith('/') or any(p in ('', '.', '..') for p in path.split('/')):
+    if not path or kind != 'reship' and (path.startswith('/') or any(p in ('', '.', '..') for p in path.split('/'))):
         raise LedgerError('%s: path %r is not a relative path inside the tree' % (where, path))
     if 'size' in record and record['size'] is not None and (not isinstance(record['size'], int) or record['size'] < 0):
         raise LedgerError('%s: size must be a whole number of bytes' % where)
