@@ -22,6 +22,7 @@ import datetime
 import hashlib
 import hmac
 import re
+from urllib.parse import quote
 
 JOB_ID_ALPHABET = '123456789ABCDEFGHIJKLMNPQRSTUVWXYZ'  # digits 1-9, letters A-Z except O
 JOB_ID_LENGTH = 5
@@ -34,10 +35,12 @@ SIGNATURE_FIELDS = ('version', 'signingMethod', 'jobId', 'signature')
 SIGNATURE_SIGNING_METHOD = 'HmacSHA1'
 
 SIGV2_METHODS = {'HmacSHA256': hashlib.sha256, 'HmacSHA1': hashlib.sha1}
+# RFC 3986 unreserved characters: text made of them only has nothing to percent-encode; the
+# other ASCII characters and their escapes.
+_UNRESERVED = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~'
+_UNRESERVED_ONLY = re.compile(r'[A-Za-z0-9_.~-]*\Z').match
+_ASCII_ESCAPES = {c: '%%%02X' % c for c in range(128) if chr(c) not in _UNRESERVED}
 SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256'
-
-# RFC 3986 unreserved characters; everything else is percent-encoded.
-_UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
 
 
 class SigningError(ValueError):
@@ -165,8 +168,18 @@ def verify_signature_file(data, secret_key, manifest, job_id=None):
 # ---------------------------------------------------------------- SigV2
 
 def rfc3986_quote(value):
-    """Percent-encode UTF-8 bytes except RFC 3986 unreserved characters; upper-case hex."""
-    return ''.join(chr(b) if b in _UNRESERVED else '%%%02X' % b for b in _to_bytes(value))
+    """Percent-encode UTF-8 bytes except RFC 3986 unreserved characters; upper-case hex.
+
+    The standard library applies the same rule: its always-safe set is RFC 3986's unreserved
+    characters (``~`` named for Pythons before 3.7); nothing else is kept, not even ``/``.
+    Text made of unreserved characters only (most parameters) is returned as it is.
+    """
+    if isinstance(value, str):
+        if _UNRESERVED_ONLY(value):
+            return value
+        if len(value) < 128 and value.isascii():  # a short ASCII value: a table is faster than quote
+            return value.translate(_ASCII_ESCAPES)
+    return quote(_to_bytes(value), safe='~')
 
 
 def canonical_host(url_host, scheme=None, port=None):
@@ -178,9 +191,12 @@ def canonical_host(url_host, scheme=None, port=None):
 
 
 def sigv2_canonical_query(params):
-    """Parameters sorted by UTF-8 bytes of the name, encoded, ``Signature`` left out."""
-    pairs = sorted((_to_bytes(k), _to_bytes(v)) for k, v in params.items() if k != 'Signature')
-    return '&'.join('%s=%s' % (rfc3986_quote(k), rfc3986_quote(v)) for k, v in pairs)
+    """Parameters sorted by UTF-8 bytes of the name, encoded, ``Signature`` left out.
+
+    Text names are sorted as text: UTF-8 keeps the order of code points, so it is the same order.
+    """
+    pairs = sorted((k.decode('utf-8') if isinstance(k, bytes) else k, v) for k, v in params.items() if k != 'Signature')
+    return '&'.join([rfc3986_quote(k) + '=' + rfc3986_quote(v) for k, v in pairs])
 
 
 def sigv2_string_to_sign(method, host, path, params):
@@ -200,19 +216,18 @@ def sigv2_signature(secret_key, method, host, path, params, signature_method='Hm
 def sigv2_timestamp(now=None):
     """ISO 8601 UTC with milliseconds and ``Z``, as the service's own samples."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    return now.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (now.microsecond // 1000)
+    return now.replace(tzinfo=None).isoformat(timespec='milliseconds') + 'Z'
 
 
 def sigv2_sign_params(params, access_key, secret_key, host, path='/', method='POST',
                       signature_method='HmacSHA256', timestamp=None, session_token=None):
     """Return a copy of ``params`` with the SigV2 auth parameters and ``Signature`` added."""
-    signed = {k: v for k, v in params.items() if k != 'Signature'}
-    signed.update({
-        'AWSAccessKeyId': access_key,
-        'SignatureVersion': '2',
-        'SignatureMethod': signature_method,
-        'Timestamp': timestamp or sigv2_timestamp(),
-    })
+    signed = dict(params)
+    signed.pop('Signature', None)
+    signed['AWSAccessKeyId'] = access_key
+    signed['SignatureVersion'] = '2'
+    signed['SignatureMethod'] = signature_method
+    signed['Timestamp'] = timestamp or sigv2_timestamp()
     if session_token:
         signed['SecurityToken'] = session_token
     signed['Signature'] = sigv2_signature(secret_key, method, host, path, signed, signature_method)

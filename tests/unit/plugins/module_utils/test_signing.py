@@ -169,6 +169,42 @@ def test_sigv2_sha1_matches_openssl_over_botocores_canonical_string(params, host
     assert signing.sigv2_signature(secret, 'POST', host, path, params, 'HmacSHA1') == expected
 
 
+def byte_by_byte_quote(value):
+    """The implementation rfc3986_quote had until it used urllib.parse.quote: the reference."""
+    unreserved = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
+    data = value.encode('utf-8') if isinstance(value, str) else value
+    return ''.join(chr(b) if b in unreserved else '%%%02X' % b for b in data)
+
+
+def byte_sorted_query(params):
+    """The canonical query as it was built before: sorted by the UTF-8 bytes of each name."""
+    pairs = sorted((k.encode('utf-8'), v.encode('utf-8')) for k, v in params.items() if k != 'Signature')
+    return '&'.join('%s=%s' % (byte_by_byte_quote(k), byte_by_byte_quote(v)) for k, v in pairs)
+
+
+any_text = st.text(alphabet=st.characters(blacklist_categories=('Cs',)))
+ascii_text = st.text(alphabet=st.characters(max_codepoint=127))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(value=any_text | ascii_text | ascii_text.map(lambda t: t * 20) | st.binary() | st.sampled_from(
+    ['', '~', '-_.', '2026-11-23T12:00:00.000Z', 'a' * 127 + ':', 'a' * 128 + ':', 'é' * 200, '\x7f\x00 %']))
+def test_rfc3986_quote_gives_what_the_byte_by_byte_rule_gave(value):
+    assert signing.rfc3986_quote(value) == byte_by_byte_quote(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(params=params_st)
+def test_the_canonical_query_is_what_the_byte_sorted_rule_gave(params):
+    assert signing.sigv2_canonical_query(params) == byte_sorted_query(params)
+
+
+@settings(max_examples=200, deadline=None)
+@given(now=st.datetimes(min_value=datetime.datetime(1000, 1, 1)))
+def test_the_timestamp_is_what_strftime_gave(now):
+    assert signing.sigv2_timestamp(now) == now.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (now.microsecond // 1000)
+
+
 def test_sigv2_encoding_rules():
     assert signing.rfc3986_quote('a b*~é+/') == 'a%20b%2A~%C3%A9%2B%2F'
     assert signing.sigv2_canonical_query({'b': '', 'a': '1', 'Signature': 'x'}) == 'a=1&b='
