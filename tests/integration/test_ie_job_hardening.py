@@ -192,8 +192,8 @@ def test_fifos_and_directories_where_files_belong_are_clear_errors_and_no_label_
     assert missing['failed'] and 'does not exist' in missing['msg'] and 'no label was asked for' in missing['msg']
     assert missing['api_calls']['requests'] == 0
     # Counted by the service too: not one label (each would carry a new tracking number).
-    stats = quiet_client(service).session.post(service.url + '_admin/stats', headers={'X-Admin-Token': 'files-admin'},
-                                                data=b'{}', timeout=10).json()
+    stats = quiet_client(service).session.post(
+        service.url + '_admin/stats', headers={'X-Admin-Token': 'files-admin'}, data=b'{}', timeout=10).json()
     assert 'GetShippingLabel' not in stats['by_action']
     assert not os.path.exists(str(directory / 'missing'))
     assert [j['job_id'] for j in quiet_client(service).iter_jobs()] == [job['job_id']]
