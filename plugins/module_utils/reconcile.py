@@ -213,3 +213,35 @@ def reconcile_export(log, drive_root, heads=None):
                 outcome.counts['unexpected'] += 1
                 outcome.unexpected.append({'path': rel, 'status': 'not in the export log'})
     return outcome
+
+
+def module_kwargs():
+    """The AnsibleModule keyword arguments of ie_reconcile (its action plugin validates with them)."""
+    return dict(
+        argument_spec=dict(
+            job_type=dict(type='str', choices=['Import', 'Export'], default='Import'),
+            ledger=dict(type='path'),
+            drive_path=dict(type='path'),
+            log_src=dict(type='path'),
+            log_bucket=dict(type='str'),
+            log_key=dict(type='str', no_log=False),
+            skip_bad_lines=dict(type='bool', default=False),
+            verify_objects=dict(type='bool', default=False),
+            bucket=dict(type='str'),
+            reship_dest=dict(type='path'),
+            s3_endpoint_url=dict(type='str', aliases=['aws_endpoint_url']),
+            access_key=dict(type='str', aliases=['aws_access_key_id', 'aws_access_key'], no_log=False),
+            secret_key=dict(type='str', aliases=['aws_secret_access_key', 'aws_secret_key'], no_log=True),
+            session_token=dict(type='str', aliases=['aws_session_token'], no_log=True),
+            region=dict(type='str', default='us-east-1'),
+            validate_certs=dict(type='bool', default=True),
+            head_workers=dict(type='int', default=16),
+            max_listed=dict(type='int', default=100),
+        ),
+        mutually_exclusive=[('log_src', 'log_bucket')],
+        required_together=[('log_bucket', 'log_key')],
+        required_one_of=[('log_src', 'log_bucket')],
+        required_if=[('job_type', 'Import', ('ledger',)), ('job_type', 'Export', ('drive_path',)),
+                     ('verify_objects', True, ('bucket',))],
+        supports_check_mode=True,
+    )
