@@ -17,6 +17,7 @@ No Ansible imports.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -33,6 +34,8 @@ DONE_CODES = ('Complete', 'SuccessWithErrors')
 ERROR_CODES_AS_PROGRESS = {'ExpiredJobIdException': 'Expired', 'CanceledJobIdException': 'Canceled'}
 # Stages of a job's life, in order, for the progress bar.
 STAGES = ('created', 'received', 'loading', 'loaded', 'returned')
+STATE_JOB_KEYS = ('job_id', 'location_code', 'progress_code', 'changed_at', 'changed_at_exact', 'host', 'drive',
+                  'device_id')
 
 
 class FleetError(Exception):
@@ -236,7 +239,7 @@ def stage(job):
 def expiry(job, now, expiry_days=EXPIRY_DAYS):
     """``(expires_at, days_left)`` while the job waits for its device (NotReceived, not terminal), else ``(None, None)``.
 
-    Days left are rounded down to a tenth, never below 0.
+    Days left are exact (a float, never below 0); reports show them rounded down to whole days.
     """
     if job.get('location_code') != 'NotReceived' or is_terminal(job.get('progress_code')):
         return None, None
@@ -245,7 +248,7 @@ def expiry(job, now, expiry_days=EXPIRY_DAYS):
         return None, None
     expires = created + datetime.timedelta(days=expiry_days)
     left = (expires - now).total_seconds() / 86400.0
-    return iso(expires), max(0.0, math.floor(left * 10) / 10.0)
+    return iso(expires), max(0.0, left)
 
 
 # ---------------------------------------------------------------- the state kept between runs
@@ -302,8 +305,11 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
                  expiry_warning_days=5, expiry_days=EXPIRY_DAYS, reconciled=None):
     """Everything the reports, the saved state, set_stats and the alert need, from one poll.
 
-    Returns ``dict(rows, moved, alerts, needing_action, summary, state, problems, problem_message,
-    alert_message, first_run)``.
+    Returns ``dict(rows, moved, alerts, needing_action, summary, state, changed, view, problems,
+    problem_message, alert_message, first_run, previous_polled_at)``. When the fleet looks as in the
+    saved poll (same rows, days left, alerts), ``changed`` is false and ``state`` is the saved poll
+    itself: the reports, rendered from ``view`` (the poll that last saw a change, and what moved
+    then), come out byte for byte as they are, so a re-run with nothing new reports ``changed=0``.
     """
     now = now or utc_now()
     if isinstance(now, str):
@@ -323,8 +329,10 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
                                              'creation_date', 'error_count', 'log_bucket', 'log_key')})
         row['stage'], row['progress_percent'], row['failed'] = stage(job)
         row['bar'] = 'failed' if row['failed'] else ('done' if row['stage'] in ('loaded', 'returned') else 'running')
-        row['expires_at'], row['days_left'] = expiry(job, now, expiry_days)
-        row['expiring_soon'] = row['days_left'] is not None and row['days_left'] <= expiry_warning_days
+        row['expires_at'], left = expiry(job, now, expiry_days)
+        # whole days in the rows (a report then changes once a day, not at each poll); the warning on the exact time
+        row['days_left'] = None if left is None else int(math.floor(left))
+        row['expiring_soon'] = left is not None and left <= expiry_warning_days
         old = before.get(job_id)
         same = old is not None and all(old.get(k) == job.get(k) for k in ('location_code', 'progress_code'))
         if same:
@@ -345,12 +353,19 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
         rows.append(row)
     rows.sort(key=lambda r: (r.get('host') is None, r.get('host') or '', r.get('drive') or '', r['job_id']))
     alerts, needing = _attention(rows, alert_codes)
-    summary = _summary(rows, moved, alerts, needing, now, previous)
-    state = dict(version=STATE_VERSION, polled_at=iso(now),
-                 jobs=[{k: row.get(k) for k in ('job_id', 'location_code', 'progress_code', 'changed_at',
-                                                'changed_at_exact', 'host', 'drive', 'device_id')} for row in rows])
+    digest = hashlib.sha256(json.dumps([rows, needing, alerts], sort_keys=True, default=str).encode()).hexdigest()
+    changed = previous is None or previous.get('digest') != digest
+    if changed:
+        state = dict(version=STATE_VERSION, polled_at=iso(now), previous_polled_at=(previous or {}).get('polled_at'),
+                     first=previous is None, digest=digest, moved=moved,
+                     jobs=[{k: row.get(k) for k in STATE_JOB_KEYS} for row in rows])
+    else:
+        state = previous  # nothing to tell: the reports and the saved poll stay as they are
+    summary = _summary(rows, moved, alerts, needing, now, previous, state)
+    view = dict(polled_at=state['polled_at'], previous_polled_at=state.get('previous_polled_at'),
+                first_run=bool(state.get('first')), moved=state.get('moved') or [])
     return dict(rows=rows, moved=moved, alerts=alerts, needing_action=needing, summary=summary, state=state,
-                problems=problems, problem_message=problem_message(problems, naming),
+                changed=changed, view=view, problems=problems, problem_message=problem_message(problems, naming),
                 alert_message=alert_message(alerts), first_run=previous is None,
                 previous_polled_at=(previous or {}).get('polled_at'))
 
@@ -366,7 +381,7 @@ def _attention(rows, alert_codes):
             reasons.append((code, row.get('progress_message') or code))
         if row.get('expiring_soon'):
             reasons.append((EXPIRING_SOON, 'still NotReceived, %s day(s) left before it expires at %s'
-                            % (_days(row['days_left']), row['expires_at'])))
+                            % (row['days_left'], row['expires_at'])))
         missing = (row.get('reconcile') or {}).get('missing')
         if missing:
             reasons.append((FILES_MISSING, '%d file(s) of the ledger not verified in S3' % missing))
@@ -379,10 +394,6 @@ def _attention(rows, alert_codes):
     return alerts, needing
 
 
-def _days(value):
-    return ('%.1f' % value).rstrip('0').rstrip('.')
-
-
 def alert_message(alerts):
     """ONE message listing every alert, for the failed task an AWX notification reports."""
     if not alerts:
@@ -391,7 +402,7 @@ def alert_message(alerts):
     return '%d job(s) in an alert state: %s' % (len(alerts), '; '.join(items))
 
 
-def _summary(rows, moved, alerts, needing, now, previous):
+def _summary(rows, moved, alerts, needing, now, previous, state):
     counts, locations = {}, {}
     for row in rows:
         counts[row.get('progress_code')] = counts.get(row.get('progress_code'), 0) + 1
@@ -399,7 +410,7 @@ def _summary(rows, moved, alerts, needing, now, previous):
             locations[row['location_code']] = locations.get(row['location_code'], 0) + 1
     out = dict(polled_at=iso(now), previous_polled_at=(previous or {}).get('polled_at'), jobs=len(rows),
                counts=counts, locations=locations, moved=len(moved), alerts=len(alerts),
-               alert_codes=sorted({a['code'] for a in alerts}),
+               alert_codes=sorted({a['code'] for a in alerts}), last_change_at=state['polled_at'],
                needing_action=[dict(job_id=n['job_id'], host=n.get('host'), drive=n.get('drive'), code=n['code'])
                                for n in needing])
     checked = [row['reconcile'] for row in rows if row.get('reconcile')]

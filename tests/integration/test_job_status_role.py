@@ -93,14 +93,14 @@ def test_first_poll_then_what_moved_both_reports_and_the_state_file(playbook, ie
     html = (out / 'ie-job-report.html').read_text()
     assert html_refs(html) == []
     assert html.count('<tr') == 3 and 'station2' in html and b in html and 'width: 20%' in html
-    assert '<td class="num">29.9</td>' in html or '<td class="num">30</td>' in html  # days left before expiry
+    assert html.count('<td class="num">29</td>') == 2  # whole days left before the 30-day expiry
 
     ie_service.receive(a, drive_dir(tmp_path, 'a', jobs[0]['signature_file_contents']))
     ie_service.advance_clock(hours=3)
     playbook.run(POLL, inventory=inv, extra_vars=named)
     report = (out / 'ie-job-report.md').read_text()
     assert '- %s (station1/usb1): NotReceived/Pending -> Returned/Complete' % a in report
-    assert b not in report.split('## Moved since the last run')[1]
+    assert b not in report.split('## Moved since the previous poll')[1]
     row = [line for line in report.splitlines() if line.startswith('| station1 |')][0]
     assert '| Returned | Complete | 100% (returned) |' in row and row.split(' | ')[8] == '-'  # no expiry once received
     assert row.split(' | ')[9] not in ('-', '')  # the return shipment's tracking number
@@ -158,7 +158,7 @@ def test_alert_states_fail_the_play_once_with_one_message_after_the_reports_and_
     message = failures[0]
     assert '2 job(s) in an alert state: ' in message
     assert '%s (station2/usb2): InvalidSignature' % bad['job_id'] in message
-    assert '%s (station1/usb1): ExpiringSoon (still NotReceived, 3.9 day(s) left' % soon in message
+    assert '%s (station1/usb1): ExpiringSoon (still NotReceived, 3 day(s) left' % soon in message
     assert fine['job_id'] not in message and str(out / 'ie-job-report.html') in message
     # written before failing: both reports, the state; the recap shows the summary was published first
     report = (out / 'ie-job-report.md').read_text()
@@ -186,8 +186,13 @@ def test_outputs_default_beside_the_inventory_and_check_mode_writes_nothing(play
     proc = playbook.run(POLL, inventory=inventory_dir, extra_vars=named)
     assert sorted(os.listdir(out)) == ['ie-job-report.html', 'ie-job-report.md', 'ie-job-status.state.json']
     assert oct(os.stat(out).st_mode & 0o777) == '0o700'
+    before = {name: open(os.path.join(out, name), 'rb').read() for name in os.listdir(out)}
     proc = playbook.run(POLL, inventory=inventory_dir, extra_vars=named)
-    assert 'Unable to parse' not in proc.stdout + proc.stderr and '- nothing moved' in proc.stdout
+    assert 'Unable to parse' not in proc.stdout + proc.stderr
+    # nothing new: nothing written, changed=0 (the reports still describe the poll that saw the fleet so)
+    assert 'the reports are unchanged (nothing new since the poll of' in proc.stdout
+    assert 'station1                   : ok=' in proc.stdout and 'changed=0' in proc.stdout.split('PLAY RECAP')[1]
+    assert {name: open(os.path.join(out, name), 'rb').read() for name in os.listdir(out)} == before
     assert not [n for n in os.listdir(os.path.join(REPO, 'playbooks')) if n.startswith('ie-job')]
 
 

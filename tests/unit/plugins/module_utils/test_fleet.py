@@ -29,10 +29,11 @@ def report(jobs, **kw):
 
 # ---------------------------------------------------------------- expiry
 
-@pytest.mark.parametrize('created, left', [(0, 30.0), (1, 29.0), (25, 5.0), (29.99, 0.0), (31, 0.0), (10.25, 19.7)])
+@pytest.mark.parametrize('created, left', [(0, 30), (1, 29), (25, 5), (25.01, 4), (29.99, 0), (31, 0), (10.25, 19)])
 def test_days_left_count_down_from_creation_to_the_30_day_expiry(created, left):
     expires, days = fleet.expiry(status('AAAAA', created_days_ago=created), NOW)
-    assert days == left
+    assert int(days) == left and days == pytest.approx(max(0.0, 30 - created))
+    assert report([status('AAAAA', created_days_ago=created)])['rows'][0]['days_left'] == left
     assert expires == fleet.iso(NOW - datetime.timedelta(days=created) + datetime.timedelta(days=30))
 
 
@@ -223,3 +224,23 @@ def test_quick_device_id_reads_the_rendered_line_and_parses_anything_else():
     assert quick_device_id('deviceId: X1 # note\n') == 'X1'
     assert quick_device_id(None) is None and quick_device_id('') is None
     assert quick_device_id('bucket: b\n') is None
+
+
+def test_nothing_new_keeps_the_saved_poll_and_the_view_so_the_reports_do_not_change():
+    jobs = [status('AAAAA', created_days_ago=2.5), status('AAAAB', 'InProgress', 'AtAWS')]
+    first = report(jobs)
+    assert first['changed'] and first['view'] == dict(polled_at=fleet.iso(NOW), previous_polled_at=None,
+                                                      first_run=True, moved=[])
+    hour = NOW + datetime.timedelta(hours=1)
+    again = fleet.fleet_report({'jobs': jobs}, previous=json.loads(json.dumps(first['state'])), now=hour)
+    assert not again['changed'] and again['state'] == first['state'] and again['view'] == first['view']
+    assert again['summary']['polled_at'] == fleet.iso(hour) and again['summary']['last_change_at'] == fleet.iso(NOW)
+
+    moved = [status('AAAAA', 'Pending', 'AtAWS', created_days_ago=2.5), jobs[1]]
+    third = fleet.fleet_report({'jobs': moved}, previous=again['state'], now=hour)
+    assert third['changed'] and third['view']['previous_polled_at'] == fleet.iso(NOW)
+    assert [m['job_id'] for m in third['view']['moved']] == ['AAAAA'] and not third['view']['first_run']
+
+    # a day later the days left of a job still waiting for its device change: the reports are rewritten
+    day = NOW + datetime.timedelta(days=1)
+    assert fleet.fleet_report({'jobs': jobs}, previous=first['state'], now=day)['changed']
