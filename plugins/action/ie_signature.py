@@ -15,14 +15,11 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
-    ManifestError, check_signable, parse_manifest)
+    MAX_MANIFEST_BYTES, ManifestError, check_signable, check_size, parse_manifest)
+from ansible_collections.awsie.importexport.plugins.module_utils.signature_task import HOST_OPTIONS, ie_signature_spec
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import (
     SigningError, build_signature_file, normalize_job_id, parse_signature_file)
 from ansible_collections.awsie.importexport.plugins.plugin_utils.controller_files import read_controller_file
-
-SECRET_NAMES = ('secret_key', 'aws_secret_access_key', 'aws_secret_key')
-CONTROLLER_ONLY = SECRET_NAMES + ('job_id', 'manifest_src', 'manifest_content',
-                                  'signature_file_contents', 'signature_version')
 
 
 class ActionModule(ActionBase):
@@ -33,10 +30,11 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        args = dict(self._task.args)
         try:
-            module_args = {k: v for k, v in args.items() if k not in CONTROLLER_ONLY}
-            if args.get('state', 'present') == 'present':
+            _spec, args = self.validate_argument_spec(**ie_signature_spec())
+            # Host paths go as written: the host, not the controller, expands them.
+            module_args = {k: v for k, v in self._task.args.items() if k in HOST_OPTIONS}
+            if args['state'] == 'present':
                 content, facts = self._build(args)
                 # The host gets the finished file as the module's verbatim option; the
                 # key and the manifest stay here.
@@ -57,18 +55,24 @@ class ActionModule(ActionBase):
         sources = [k for k in ('manifest_src', 'manifest_content', 'signature_file_contents') if args.get(k) is not None]
         if len(sources) != 1:
             raise AnsibleActionFail('state=present needs exactly one of manifest_src, manifest_content, '
-                                    'signature_file_contents (got %s)' % (', '.join(sources) or 'none'))
+                                    'signature_file_contents (got none)')
         if sources[0] == 'signature_file_contents':
             return self._verbatim(args)
 
-        job_id = args.get('job_id')
-        if not job_id:
+        if not args['job_id']:
             raise AnsibleActionFail('job_id is required to compute a SIGNATURE from a manifest')
-        job_id = normalize_job_id(to_text(job_id))
-        secret = self._secret(args)
-        manifest = self._manifest_bytes(args)
+        job_id = normalize_job_id(args['job_id'])
+        secret = args['secret_key'] or os.environ.get('AWS_SECRET_ACCESS_KEY')
+        if not secret:
+            raise AnsibleActionFail('secret_key is required to sign a manifest (or set AWS_SECRET_ACCESS_KEY '
+                                    'on the controller)')
+        if args['manifest_content'] is not None:
+            manifest = to_bytes(args['manifest_content'])
+            check_size(manifest, 'manifest_content')
+        else:
+            manifest = read_controller_file(self, args['manifest_src'], 'manifest_src', MAX_MANIFEST_BYTES)
         check_signable(parse_manifest(manifest))
-        version = to_text(args.get('signature_version') or '1.0')
+        version = args['signature_version']
         content = build_signature_file(secret, job_id, manifest, version)
         fields = parse_signature_file(content)
         return content, dict(job_id=job_id, signature=fields['signature'], version=version)
@@ -77,22 +81,7 @@ class ActionModule(ActionBase):
     def _verbatim(args):
         content = to_bytes(args['signature_file_contents'])
         fields = parse_signature_file(content)
-        if args.get('job_id') and normalize_job_id(to_text(args['job_id'])) != fields['jobId']:
+        if args['job_id'] and normalize_job_id(args['job_id']) != fields['jobId']:
             raise AnsibleActionFail('signature_file_contents is for job %s, not %s'
-                                    % (fields['jobId'], normalize_job_id(to_text(args['job_id']))))
+                                    % (fields['jobId'], normalize_job_id(args['job_id'])))
         return content, dict(job_id=fields['jobId'], signature=fields['signature'], version=fields['version'])
-
-    @staticmethod
-    def _secret(args):
-        for name in SECRET_NAMES:
-            if args.get(name):
-                return to_text(args[name])
-        if os.environ.get('AWS_SECRET_ACCESS_KEY'):
-            return os.environ['AWS_SECRET_ACCESS_KEY']
-        raise AnsibleActionFail('secret_key is required to sign a manifest (or set AWS_SECRET_ACCESS_KEY '
-                                'on the controller)')
-
-    def _manifest_bytes(self, args):
-        if args.get('manifest_content') is not None:
-            return to_bytes(args['manifest_content'])
-        return read_controller_file(self, args['manifest_src'], 'manifest_src')

@@ -26,25 +26,15 @@ description:
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.files
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
-    support: full
     details: Reads the drive and reports whether the SIGNATURE would change; writes nothing.
   diff_mode:
     support: full
-  platform:
-    platforms: posix
+    details: A symbolic link or a file over 64 KiB at C(SIGNATURE) is not read, so the diff shows nothing of it.
   safe_file_operations:
-    description: Uses Ansible's strategy to make file operations atomic.
-    support: full
     details: Temporary file in O(dest), flushed, then renamed over C(SIGNATURE).
   vault:
     description: Can automatically decrypt Ansible vaulted files.
@@ -66,12 +56,14 @@ options:
     description:
       - Path on the controller of the manifest sent with CreateJob (or the CREATE JOB e-mail).
       - Searched in the C(files) directory of roles like other C(src) options.
+      - A regular file of at most 1 MiB (a FIFO, directory or larger file is refused unread).
       - Mutually exclusive with O(manifest_content) and O(signature_file_contents).
     type: path
   manifest_content:
     description:
       - The manifest text itself. Mutually exclusive with O(manifest_src) and
         O(signature_file_contents).
+      - Like a manifest file, at most 1 MiB.
     type: str
   signature_file_contents:
     description:
@@ -100,7 +92,10 @@ options:
     default: present
   backup:
     description:
-      - Keep a timestamped copy of a SIGNATURE that is replaced or removed, next to it.
+      - Keep a timestamped copy of a SIGNATURE that is replaced or removed, next to it, named
+        C(SIGNATURE.<pid>.<YYYY-MM-DD@HH-MM-SS>~) (no colon, so FAT and NTFS accept it).
+      - Only a regular file is copied: a symbolic link is never followed, so nothing outside the
+        drive is ever copied onto it.
       - The copy lies in the drive root and will be imported unless the manifest's C(ignore)
         list covers it (for example V(^SIGNATURE[.].*~$)).
     type: bool
@@ -113,6 +108,10 @@ options:
     default: true
 notes:
   - Modes and owners are not forced; on FAT and NTFS they are not meaningful.
+  - A symbolic link at O(dest)/C(SIGNATURE) is never followed (not read, shown in a diff or
+    backed up); the link itself is replaced by the file (or removed with O(state=absent)), and a
+    warning says so. A file over 64 KiB there is not a SIGNATURE and is not read. A directory,
+    FIFO, socket or device there is an error.
   - The write is atomic (temporary file in O(dest), flushed, renamed); a failure leaves the
     previous SIGNATURE untouched.
 seealso:
@@ -166,14 +165,21 @@ version:
   sample: '1.0'
 previous_matched:
   description: Whether the SIGNATURE already on the drive was the expected one.
-  returned: when a SIGNATURE file was already there and O(state=present)
+  returned: when something was already at the SIGNATURE's path and O(state=present)
   type: bool
   sample: true
 backup_file:
   description: Path of the backup copy.
   returned: when O(backup=true) and a file was replaced or removed
   type: str
-  sample: /mnt/drive1/SIGNATURE.2184.2026-11-23@14:00:00~
+  sample: /mnt/drive1/SIGNATURE.2184.2026-11-23@14-00-00~
+before_kind:
+  description:
+    - What was at the SIGNATURE's path before the task. V(absent), V(file), V(symlink) (replaced or
+      removed itself, never followed) or V(too_large) (a file over 64 KiB, not a valid SIGNATURE, not read).
+  returned: always
+  type: str
+  sample: file
 '''
 
 import os
@@ -181,26 +187,13 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.signature_task import (
+    MAX_SIGNATURE_BYTES, about_previous, ie_signature_spec)
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import SIGNATURE_FILE_NAME
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            dest=dict(type='path', required=True),
-            job_id=dict(type='str'),
-            manifest_src=dict(type='path'),
-            manifest_content=dict(type='str'),
-            signature_file_contents=dict(type='str'),
-            secret_key=dict(type='str', no_log=True, aliases=['aws_secret_access_key', 'aws_secret_key']),
-            signature_version=dict(type='str', choices=['1.0', '2.0'], default='1.0'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            backup=dict(type='bool', default=False),
-            require_mount=dict(type='bool', default=True),
-        ),
-        mutually_exclusive=[('manifest_src', 'manifest_content', 'signature_file_contents')],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(supports_check_mode=True, **ie_signature_spec())
     params = module.params
     dest = params['dest']
     path = os.path.join(dest, SIGNATURE_FILE_NAME)
@@ -218,17 +211,20 @@ def main():
 
     content = params['signature_file_contents'].encode('utf-8') if params['state'] == 'present' else None
     try:
-        outcome = sync_file(path, content, check_mode=module.check_mode,
-                            backup=module.backup_local if params['backup'] else None)
+        outcome = sync_file(path, content, check_mode=module.check_mode, backup=params['backup'],
+                            max_bytes=MAX_SIGNATURE_BYTES)
     except FileWriteError as exc:
         module.fail_json(msg=str(exc), errno=exc.errno, **result)
 
     before = outcome.pop('before')
     result.update(outcome)
-    if content is not None and before is not None:
+    warning, before_header = about_previous(path, outcome['before_kind'], module.check_mode, content is None)
+    if warning:
+        module.warn(warning)
+    if content is not None and outcome['before_kind'] != 'absent':
         result['previous_matched'] = before == content
     if module._diff:
-        result['diff'] = dict(before_header=path, after_header=path,
+        result['diff'] = dict(before_header=before_header, after_header=path,
                               before=before.decode('utf-8', 'replace') if before is not None else '',
                               after=content.decode('utf-8') if content is not None else '')
     module.exit_json(**result)

@@ -134,7 +134,9 @@ def test_secret_never_reaches_the_host_or_the_output(loop_drive, playbook, tmp_p
     ('not a mapping', dict(job_id='ABCDE', manifest_content='- a\n- b\n'), 'must be a mapping'),
     ('ebs manifest', dict(job_id='ABCDE', manifest_content='manifestVersion: 3.0\ndeviceId: x\n'), 'barcode'),
     ('no secret', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', secret_key=None), 'secret_key is required'),
-    ('two sources', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', signature_file_contents='x'), 'exactly one'),
+    ('two sources', dict(job_id='ABCDE', manifest_content='manifestVersion: 2.0\n', signature_file_contents='x'),
+     'mutually exclusive: manifest_src|manifest_content|signature_file_contents'),
+    ('no source', dict(job_id='ABCDE', manifest_src=None), 'exactly one of manifest_src, manifest_content'),
 ])
 def test_bad_input_is_a_clear_error_and_nothing_is_written(loop_drive, playbook, case, args, message):
     drive = loop_drive('ext4')
@@ -191,3 +193,122 @@ def test_full_file_system_fails_and_keeps_the_old_file(loop_drive, playbook):
     assert 'no space left' in proc.stdout
     assert open(path, 'rb').read() == old
     assert not [n for n in os.listdir(drive.mountpoint) if n.endswith('.tmp')]
+
+
+# --- Hardening (issue 14 items 1, 5, 7, 8, 14; issue 8) --------------------------------------
+OUTSIDE_SECRET = b'aws_secret_access_key = Outside-The-Drive-7Qx\n'
+CONTENTS_V2 = 'version:2.0\nsigningMethod:HmacSHA1\njobId:WXSPP\nsignature:jLbLVp54vBa/vuh/XW1MOMdZUxw=\n'
+
+
+def guarded(task_yaml, seconds=30):
+    """A task with a task timeout, so a module that blocks fails the play instead of the suite."""
+    return task_yaml.replace('      awsie.importexport', '      timeout: %d\n      awsie.importexport' % seconds, 1)
+
+
+def unblock_fifo(path):
+    """Open the FIFO for writing and close it: a reader blocked on it (before the fix) gets EOF."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return  # no reader
+    os.close(fd)
+
+
+def drive_files(root):
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            yield os.path.join(directory, name)
+
+
+def test_signature_symlink_to_a_file_outside_the_drive_is_never_read_shown_or_copied(loop_drive, playbook, tmp_path):
+    drive = loop_drive('ext4')
+    outside = tmp_path / 'host-secrets'
+    outside.write_bytes(OUTSIDE_SECRET)
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    os.symlink(str(outside), path)
+    args = dict(signature_file_contents=CONTENTS_V2, backup=True)
+    proc = playbook.run(signature_task(drive.mountpoint, **args), check=True, diff=True, verbosity=2)
+    assert b'Outside-The-Drive' not in (proc.stdout + proc.stderr).encode()
+    assert 'changed=1' in proc.stdout and os.path.islink(path)
+    proc = playbook.run(signature_task(drive.mountpoint, **args), diff=True, verbosity=2)
+    assert b'Outside-The-Drive' not in (proc.stdout + proc.stderr).encode()
+    assert 'is a symbolic link; the link itself was replaced by a regular file' in proc.stdout + proc.stderr
+    assert not os.path.islink(path) and open(path).read() == CONTENTS_V2
+    assert outside.read_bytes() == OUTSIDE_SECRET
+    for name in drive_files(drive.mountpoint):
+        assert b'Outside-The-Drive' not in open(name, 'rb').read(), name
+    # state=absent removes a link itself, never its target
+    os.unlink(path)
+    os.symlink(str(outside), path)
+    playbook.run(signature_task(drive.mountpoint, state='absent', backup=True), diff=True)
+    assert not os.path.lexists(path) and outside.read_bytes() == OUTSIDE_SECRET
+    assert [n for n in os.listdir(drive.mountpoint) if n.startswith('SIGNATURE')] == []
+
+
+@pytest.mark.parametrize('check', [True, False])
+def test_a_fifo_as_signature_is_a_clear_error_not_a_hang(loop_drive, playbook, check):
+    drive = loop_drive('ext4')
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    os.mkfifo(path)
+    try:
+        proc = playbook.run(guarded(signature_task(drive.mountpoint, signature_file_contents=CONTENTS_V2)),
+                            check=check, expect_rc=2)
+    finally:
+        unblock_fifo(path)
+    assert 'cannot write %s: it is a FIFO (named pipe), not a regular file' % path in proc.stdout
+    assert 'timed out' not in proc.stdout
+
+
+def test_a_directory_as_signature_is_a_clear_error(loop_drive, playbook):
+    drive = loop_drive('ext4')
+    os.mkdir(os.path.join(drive.mountpoint, 'SIGNATURE'))
+    for check in (True, False):
+        proc = playbook.run(signature_task(drive.mountpoint, signature_file_contents=CONTENTS_V2), check=check,
+                            expect_rc=2)
+        assert 'it is a directory, not a regular file; remove it' in proc.stdout
+        assert 'Traceback' not in proc.stdout + proc.stderr and 'MODULE FAILURE' not in proc.stdout
+
+
+def test_a_huge_sparse_signature_is_not_read_and_is_not_a_valid_signature(loop_drive, playbook, tmp_path):
+    import resource
+    drive = loop_drive('ext4', size_mb=64)
+    path = os.path.join(drive.mountpoint, 'SIGNATURE')
+    with open(path, 'wb') as handle:
+        handle.truncate(1024 ** 3)  # 1 GiB, sparse
+    out = tmp_path / 'result.json'
+    save = ('    - name: Save\n      ansible.builtin.copy:\n        content: "{{ result | to_json }}"\n'
+            '        dest: %s\n      check_mode: false\n' % out)
+    pb = signature_task(drive.mountpoint, extra=save, signature_file_contents=CONTENTS_V2)
+    pb = pb.replace('      awsie.importexport', '      register: result\n      awsie.importexport')
+    proc = playbook.run(pb, check=True, diff=True)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = json.loads(out.read_text())
+    assert result['changed'] is True and result['previous_matched'] is False
+    assert result['before_kind'] == 'too_large'
+    assert 'is larger than 65536 bytes, so it is not a valid SIGNATURE' in proc.stdout + proc.stderr
+    assert peak_kib < 400 * 1024, 'a process of the run peaked at %d KiB' % peak_kib
+    assert os.path.getsize(path) == 1024 ** 3  # check mode left it
+
+
+def test_a_10_mb_manifest_content_is_refused_like_a_too_big_manifest_file(loop_drive, playbook, tmp_path):
+    drive = loop_drive('ext4')
+    big = tmp_path / 'big.yml'
+    big.write_text('manifestVersion: 2.0\nbucket: b\naccessKeyId: AKIAIOSFODNN7EXAMPLE\nnotes: "%s"\n'
+                   % ('x' * (10 * 1024 * 1024)))
+    pb = signature_task(drive.mountpoint, job_id='ABCDE', secret_key=SECRET)
+    pb = pb.replace('        job_id:', '        manifest_content: "{{ lookup(\'file\', \'%s\') }}"\n        job_id:' % big)
+    proc = playbook.run(pb, expect_rc=2)
+    assert 'limit is 1048576 (1 MiB)' in proc.stdout
+    assert not os.path.exists(os.path.join(drive.mountpoint, 'SIGNATURE'))
+
+
+def test_backup_on_fat_keeps_the_old_signature_under_a_name_fat_accepts(loop_drive, playbook):
+    drive = loop_drive('fat32')
+    old = CONTENTS_V2.replace('WXSPP', 'ABCDE')
+    playbook.run(signature_task(drive.mountpoint, signature_file_contents=old))
+    proc = playbook.run(signature_task(drive.mountpoint, signature_file_contents=CONTENTS_V2, backup=True))
+    assert 'changed=1' in proc.stdout
+    backups = [n for n in os.listdir(drive.mountpoint) if n.startswith('SIGNATURE.')]
+    assert len(backups) == 1 and ':' not in backups[0] and backups[0].endswith('~')
+    assert open(os.path.join(drive.mountpoint, backups[0])).read() == old
+    assert open(os.path.join(drive.mountpoint, 'SIGNATURE')).read() == CONTENTS_V2
