@@ -18,15 +18,18 @@ import os
 import re
 import stat
 
-# blkid TYPE -> the service's file system name; which job types can read it (spec §6.3).
+# The file systems AWS Import/Export reads from a drive, as blkid names them: the name the
+# manifest's fileSystem uses, and the job types that read it. FAT counts only as FAT32 (blkid
+# VERSION); FAT12/FAT16, exFAT, XFS and Btrfs are not read. This is the one table of the
+# collection (the local service reads it too, through readable_filesystems).
 SERVICE_FILESYSTEMS = {
+    'ntfs': ('NTFS', ('Import', 'Export')),
     'ext2': ('EXT2', ('Import', 'Export')),
     'ext3': ('EXT3', ('Import', 'Export')),
     'ext4': ('EXT4', ('Import', 'Export')),
-    'ntfs': ('NTFS', ('Import', 'Export')),
+    'vfat': ('FAT32', ('Import', 'Export')),
     'hfsplus': ('HFSPlus', ('Import',)),
 }
-FAT32 = ('FAT32', ('Import', 'Export'))
 HEAD_BYTES = 1024 * 1024
 _CROCKFORD = str.maketrans('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', '0123456789ABCDEFGHJKMNPQRSTVWXYZ')
 
@@ -90,9 +93,14 @@ def parse_mountinfo(text):
 
 def service_filesystem(fstype, version=None):
     """(service name or None, job types that can read it)."""
-    if fstype == 'vfat':
-        return FAT32 if (version or '').upper() == 'FAT32' else (None, ())
+    if fstype == 'vfat' and (version or '').upper() != 'FAT32':
+        return None, ()
     return SERVICE_FILESYSTEMS.get(fstype or '', (None, ()))
+
+
+def readable_filesystems(job_type):
+    """The blkid names of the file systems the service reads for a job type (vfat: FAT32 only)."""
+    return tuple(name for name, (_service, job_types) in SERVICE_FILESYSTEMS.items() if job_type in job_types)
 
 
 def readability(fstype, version, job_type, kind='s3'):

@@ -26,13 +26,6 @@ DRIVERS = {
     'ntfs': ('ntfs3', ['ntfs-3g']),
     'exfat': ('exfat', ['mount.exfat-fuse']),
 }
-# What the service reads from a drive (shared/spec 6.3), as blkid names.
-SERVICE_FILESYSTEMS = {
-    'Import': ('ntfs', 'ext2', 'ext3', 'ext4', 'vfat', 'hfsplus'),
-    'Export': ('ntfs', 'ext2', 'ext3', 'ext4', 'vfat'),
-}
-
-
 class MountError(Exception):
     """Something about a mount that the caller must fix; the message says what and how."""
 

@@ -5,7 +5,7 @@
 """One source of truth: the service imports the collection's own library.
 
 ``signing`` (job ids, SIGNATURE, SigV2/SigV4), ``manifest`` (schema, validation, the yes/no rule,
-address fields; ``manifest_rules``: the address rules), ``mounts`` (probing, drivers, mount commands, unmount with retries, what the
+address fields; ``manifest_rules``: the address rules), ``mounts`` (probing, drivers, mount commands, unmount with retries), ``devices`` (what the
 service reads). The repository root is the collection root; a symlink under
 ``<build>/collections`` (``<build>`` is ``IE_BUILD_DIR`` or ``<repo>/.build``, as for the tests)
 gives it the ``ansible_collections.awsie.importexport`` import path.
@@ -29,7 +29,7 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.awsie.importexport.plugins.module_utils import signing, manifest, mounts  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils import devices, signing, manifest, mounts  # noqa: E402
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import rules as manifest_rules  # noqa: E402
 
-__all__ = ['signing', 'manifest', 'manifest_rules', 'mounts', 'REPO']
+__all__ = ['devices', 'signing', 'manifest', 'manifest_rules', 'mounts', 'REPO']

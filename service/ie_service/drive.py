@@ -7,7 +7,7 @@
 PATH may be a directory (the device's file system, already mounted), a block device, or a disk
 image. Devices and images are attached and mounted here (read-only for imports, read-write for
 exports) with the collection's ``mounts`` rules: the file system must be one the service reads
-(``mounts.SERVICE_FILESYSTEMS``), mounted by the kernel or, where this kernel lacks the driver, by
+(``devices.readable_filesystems``), mounted by the kernel or, where this kernel lacks the driver, by
 FUSE (``fusefat``, ``ntfs-3g``). Whatever is attached is unmounted and detached.
 """
 
@@ -27,7 +27,7 @@ from . import s3 as s3mod
 from . import validation
 from .api import EXPIRY_SECONDS
 from .clock import Clock
-from .collection import mounts, signing
+from .collection import devices, mounts, signing
 from .state import iso, iso_now, read_service_file
 from .store import Store
 
@@ -55,7 +55,7 @@ def _run(argv):
 def _mount(device, fstype, job_type, mountpoint):
     """Mount a file system the service reads for this job type, or raise Unsupported."""
     name = mounts.canonical_fstype(fstype)
-    readable = mounts.SERVICE_FILESYSTEMS[job_type]
+    readable = devices.readable_filesystems(job_type)
     if not fstype:
         raise Unsupported('no file system found on the device (the service reads %s)' % ', '.join(readable))
     if name not in readable:
