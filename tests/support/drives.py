@@ -1,12 +1,18 @@
 """Loop drives for tests, the demo and benchmarks: a disk image on a loop device, formatted, mounted.
 
 Mounting here is the tests' own (plain ``mount``, or the FUSE driver this kernel needs for FAT,
-NTFS and exFAT), independent of the collection's mount rules under test. Needs root.
+NTFS and exFAT), independent of the collection's mount rules under test; unmounting is the
+collection's one unmount-with-retry helper. Needs root.
 """
 import os
 import shutil
 import subprocess
-import time
+
+from tests.collection_path import link_collection
+
+link_collection()
+# pylint: disable=wrong-import-position
+from ansible_collections.awsie.importexport.plugins.module_utils import mounts  # noqa: E402
 
 MKFS = {
     'ext4': ['mkfs.ext4', '-q', '-F'],
@@ -31,16 +37,18 @@ def run(cmd):
     return proc
 
 
-def unmount(path, attempts=50, delay=0.1):
-    """Unmount ``path``, retrying while it is busy (FUSE daemons let go a moment late)."""
-    for _attempt in range(attempts):
-        if not os.path.ismount(path):
-            return
-        if subprocess.run(['umount', path], capture_output=True, check=False).returncode == 0:
-            return
-        time.sleep(delay)
-    if os.path.ismount(path):
-        raise DriveError('could not unmount %s' % path)
+def _run(argv):
+    proc = subprocess.run(argv, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def unmount(path, attempts=6):
+    """Unmount ``path`` if something is mounted there, retrying while it is busy (FUSE daemons let go late)."""
+    if not os.path.isdir(path):
+        return
+    unmounted, message = mounts.unmount(_run, path, attempts=attempts)
+    if not unmounted:
+        raise DriveError('could not unmount %s: %s' % (path, message))
 
 
 class LoopDrive:
