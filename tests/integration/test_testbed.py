@@ -255,7 +255,7 @@ def test_teardown_removes_mounts_fuse_daemons_control_persist_and_everything(tes
     # (pgrep would also list other tests' FUSE daemons: the PID namespace is the machine's.)
     fuse = [(pid, start) for pid, start in _pids_of(bed) if tb.Testbed._comm(pid) == 'fusefat']  # pylint: disable=protected-access
     assert fuse, 'no fusefat daemon on host02'
-    assert any(tb.Testbed._comm(pid) == 'ssh' for pid, _ in _pids_of(bed))  # pylint: disable=protected-access
+    assert any(tb.Testbed._comm(pid) == 'ssh' for pid, _start in _pids_of(bed))  # pylint: disable=protected-access
     pids = _pids_of(bed)
     assert _leftovers(run_id, rundir, pids)['netns'], 'the bed was not there to begin with'
     bed.close()
@@ -270,7 +270,7 @@ def test_teardown_after_an_exception_in_the_with_block():
         with tb.Testbed(hosts=2, fstypes=['ntfs']) as bed:
             seen.update(run_id=bed.run_id, rundir=bed.rundir, pids=_pids_of(bed))
             assert tb.netns_list() and len(seen['pids']) >= 4
-            _ = 1 / 0
+            raise ZeroDivisionError('a test failing inside the with block')
     _nothing_left(seen['run_id'], seen['rundir'], seen['pids'])
 
 

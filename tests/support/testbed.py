@@ -1022,7 +1022,7 @@ def measure(counts, drives_per_host=1, fstypes=('ext4',)):
         bed = Testbed(hosts=count, drives_per_host=drives_per_host, fstypes=fstypes, drive_size_mb=64)
         with bed:
             figures['bring_up_s'][count] = round(time.monotonic() - started, 2)
-            runs = [bed.run_playbook(play).seconds for _ in range(2)]
+            runs = [bed.run_playbook(play).seconds for _attempt in range(2)]
             figures['ping_ssh_s'][count] = {'first': round(runs[0], 2), 'again': round(runs[1], 2)}
             local = bed.write_inventory(os.path.join(bed.rundir, 'local.json'), group_vars={'ansible_connection': 'local'})
             figures['ping_local_s'][count] = round(bed.run_playbook(play, inventory=local).seconds, 2)
@@ -1033,7 +1033,7 @@ def measure(counts, drives_per_host=1, fstypes=('ext4',)):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m tests.support.testbed', description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(prog='python -m tests.support.testbed', description=__doc__.split('\n', maxsplit=1)[0])
     sub = parser.add_subparsers(dest='command', required=True)
     up = sub.add_parser('up', help='bring a bed up and leave it running')
     up.add_argument('--hosts', type=int, default=3)
