@@ -70,14 +70,14 @@ def decide(facts, filesystem, root_names, allow_format=False, force=False):
     files = owner_files(root_names or [])
     if facts.get('fstype'):
         if files and not force:
-            return 'refuse', ('%s holds a %s file system with files (%s%s); an export drive must be empty. Check it '
+            return 'refuse', ('%s holds a file system (%s) with files (%s%s); an export drive must be empty. Check it '
                               'is the right drive, then set %s' % (device, facts['fstype'], ', '.join(files[:3]),
                                                                    ', ...' if len(files) > 3 else '', force_hint))
         if have == wanted and not facts.get('partition_table'):
-            return 'keep', '%s already holds an %s file system%s' % (
+            return 'keep', '%s already holds a file system (%s)%s' % (
                 device, wanted, ' with files (forced)' if files else ' with no files')
         if have == wanted and force and not allow_format:
-            return 'keep', '%s holds an %s file system on a partition (forced)' % (device, wanted)
+            return 'keep', '%s holds a file system (%s) on a partition (forced)' % (device, wanted)
         reason = '%s holds %s, the manifest asks for %s' % (device, have or facts['fstype'], wanted)
     elif facts.get('blank'):
         reason = '%s is blank' % device

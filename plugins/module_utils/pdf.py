@@ -95,11 +95,11 @@ def pdf_text(data):
     found = []
     position = 0
     while True:
-        start = data.find(b'stream\n', position)
+        start = data.find(b'>>\nstream\n', position)
         if start < 0:
             return found
         end = data.index(b'\nendstream', start)
-        for line in data[start + len(b'stream\n'):end].decode('cp1252').splitlines():
+        for line in data[start + len(b'>>\nstream\n'):end].decode('cp1252').splitlines():
             if line.endswith(') Tj ET') and '(' in line:
                 raw = line[line.index('(') + 1:-len(') Tj ET')]
                 found.append(raw.replace('\\(', '(').replace('\\)', ')').replace('\\\\', '\\'))
