@@ -57,10 +57,17 @@ options:
     type: float
     default: 5
   reconciled:
-    description: Results of M(awsie.importexport.ie_reconcile) by job id (C(verified), C(missing), ...), shown in the
-      rows and summed in the summary.
+    description: Results of M(awsie.importexport.ie_reconcile) by job id (its C(counts)), shown in the rows and summed
+      in the summary; a failed result shows as an error.
     type: dict
     default: {}
+  ledger_dirs:
+    description:
+      - Directories where a loaded job's ledger may be, as C(<host>-<drive>.ledger.jsonl) (besides the C(ledger) key
+        of a job in O(known) or the job sheets, and C(<manifest minus .yml>.ledger.jsonl)). Default the directories of
+        O(job_sheets).
+    type: list
+    elements: path
   now:
     description: The time of the poll (ISO 8601); default is now.
     type: str
@@ -115,8 +122,22 @@ _value:
       description: Counts per progress code and location, jobs moved, alerts, jobs needing action (for C(set_stats)).
       type: dict
     state:
-      description: What to keep for the next run (C(version), C(polled_at), C(jobs)).
+      description: What to keep for the next run (C(version), C(polled_at), C(previous_polled_at), C(digest), C(moved),
+        C(jobs)); the saved poll itself when nothing changed.
       type: dict
+    changed:
+      description: Whether the fleet looks different from the saved poll (rows, days left, alerts); when not, the
+        reports rendered from RV(_value.view) come out as they are.
+      type: bool
+    view:
+      description: What the reports show as the poll - C(polled_at), C(previous_polled_at), C(first_run) and C(moved)
+        of the poll that last saw a change.
+      type: dict
+    reconcile_targets:
+      description: Jobs that reached C(Complete)/C(SuccessWithErrors), have a ledger on the controller and no saved
+        reconcile result (C(job_id), C(host), C(drive), C(ledger), C(log_bucket), C(log_key)).
+      type: list
+      elements: dict
     problems:
       description: Jobs GetStatus failed for, other than expired or canceled ones (C(job_id), C(code), C(message)).
       type: list
@@ -133,6 +154,8 @@ _value:
       elements: str
 '''
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.awsie.importexport.plugins.module_utils.fleet import (
@@ -140,12 +163,15 @@ from ansible_collections.awsie.importexport.plugins.module_utils.fleet import (
 
 
 def fleet_report(poll, known=None, job_sheets=None, saved=None, alert_codes=None, expiry_warning_days=5,
-                 reconciled=None, now=None):
+                 reconciled=None, now=None, ledger_dirs=None):
     rows, warnings = read_job_sheets(job_sheets or [])
+    if ledger_dirs is None:
+        ledger_dirs = sorted({os.path.dirname(os.path.expanduser(str(path))) for path in job_sheets or []})
     try:
         report = _fleet_report(poll, known=known or [], sheet_rows=rows, previous=newest_state(*(saved or [])),
                                now=now or None, alert_codes=DEFAULT_ALERTS if alert_codes is None else alert_codes,
-                               expiry_warning_days=float(expiry_warning_days), reconciled=reconciled or {})
+                               expiry_warning_days=float(expiry_warning_days), reconciled=reconciled or {},
+                               ledger_dirs=ledger_dirs)
     except (FleetError, ValueError) as exc:
         raise AnsibleFilterError('fleet_report: %s' % exc)
     report['warnings'] = warnings

@@ -28,6 +28,7 @@ EXPIRY_DAYS = 30
 STATE_VERSION = 1
 EXPIRING_SOON = 'ExpiringSoon'
 FILES_MISSING = 'FilesMissing'
+RECONCILE_ERROR = 'ReconcileError'
 DEFAULT_ALERTS = ('InvalidSignature', 'MissingSignature', 'DeviceError', 'Expired', EXPIRING_SOON)
 DONE_CODES = ('Complete', 'SuccessWithErrors')
 # GetStatus errors that say where a job stands (the real service may answer so instead of a code).
@@ -35,7 +36,8 @@ ERROR_CODES_AS_PROGRESS = {'ExpiredJobIdException': 'Expired', 'CanceledJobIdExc
 # Stages of a job's life, in order, for the progress bar.
 STAGES = ('created', 'received', 'loading', 'loaded', 'returned')
 STATE_JOB_KEYS = ('job_id', 'location_code', 'progress_code', 'changed_at', 'changed_at_exact', 'host', 'drive',
-                  'device_id')
+                  'device_id', 'reconcile')
+RECONCILE_COUNTS = ('verified', 'missing', 'different', 'failed', 'ignored', 'total')
 
 
 class FleetError(Exception):
@@ -205,8 +207,12 @@ def names(statuses, known=(), sheet_rows=()):
 
 def _name_entry(row):
     device_id = row.get('device_id', row.get('deviceId'))
-    return dict(host=row.get('host'), drive=row.get('drive', row.get('name')),
-                device_id=None if device_id is None else str(device_id))
+    entry = dict(host=row.get('host'), drive=row.get('drive', row.get('name')),
+                 device_id=None if device_id is None else str(device_id))
+    for key in ('ledger', 'manifest'):  # where the drive's load ledger is, for reconcile
+        if row.get(key):
+            entry[key] = str(row[key])
+    return entry
 
 
 def _merge(first, second):
@@ -299,10 +305,44 @@ def state_jobs(previous):
         return []
 
 
+# ---------------------------------------------------------------- reconcile
+
+def ledger_path(entry, ledger_dirs=()):
+    """The drive's load ledger on the controller, if one exists: the entry's ``ledger``, else beside its manifest
+    (``<manifest minus .yml>.ledger.jsonl``), else ``<host>-<drive>.ledger.jsonl`` in one of ``ledger_dirs``."""
+    candidates = []
+    if entry.get('ledger'):
+        candidates.append(entry['ledger'])
+    if entry.get('manifest'):
+        candidates.append(os.path.splitext(entry['manifest'])[0] + '.ledger.jsonl')
+    if entry.get('host') and entry.get('drive'):
+        candidates += [os.path.join(d, '%s-%s.ledger.jsonl' % (entry['host'], entry['drive'])) for d in ledger_dirs or ()]
+    for candidate in candidates:
+        path = os.path.expanduser(str(candidate))
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def reconcile_summary(result):
+    """The counts job_status keeps of an ie_reconcile result (or an error, when it failed)."""
+    if not isinstance(result, dict):
+        return None
+    if result.get('failed') or result.get('error'):
+        return dict(error=str(result.get('error') or result.get('msg') or 'ie_reconcile failed'))
+    counts = result.get('counts') if isinstance(result.get('counts'), dict) else result
+    out = {key: int(counts.get(key) or 0) for key in RECONCILE_COUNTS}
+    out['not_verified'] = out['missing'] + out['different'] + out['failed']
+    for key in ('reship_count', 'reship_dest', 'log'):
+        if result.get(key) is not None:
+            out[key] = result[key]
+    return out
+
+
 # ---------------------------------------------------------------- the report
 
 def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_codes=DEFAULT_ALERTS,
-                 expiry_warning_days=5, expiry_days=EXPIRY_DAYS, reconciled=None):
+                 expiry_warning_days=5, expiry_days=EXPIRY_DAYS, reconciled=None, ledger_dirs=()):
     """Everything the reports, the saved state, set_stats and the alert need, from one poll.
 
     Returns ``dict(rows, moved, alerts, needing_action, summary, state, changed, view, problems,
@@ -320,7 +360,7 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
     before = {str(job['job_id']).upper(): job for job in (previous or {}).get('jobs', [])}
     naming = names(statuses + [dict(job_id=p['job_id']) for p in problems], known, sheet_rows)
     reconciled = reconciled or {}
-    rows, moved = [], []
+    rows, moved, targets = [], [], []
     for job in statuses:
         job_id = job['job_id']
         row = dict(naming.get(job_id) or {})
@@ -348,8 +388,17 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
             moved.append(dict(job_id=job_id, host=row.get('host'), drive=row.get('drive'), new=old is None,
                               before={k: (old or {}).get(k) for k in ('location_code', 'progress_code')},
                               after={k: job.get(k) for k in ('location_code', 'progress_code')}))
-        if job_id in reconciled:
-            row['reconcile'] = reconciled[job_id]
+        if reconcile_summary(reconciled.get(job_id)):
+            row['reconcile'] = reconcile_summary(reconciled[job_id])
+        elif same and old.get('reconcile') and 'error' not in old['reconcile']:
+            row['reconcile'] = old['reconcile']  # a loaded job's log does not change: reconciled once
+        if job.get('progress_code') in DONE_CODES and not row.get('reconcile'):
+            ledger = ledger_path(row, ledger_dirs)
+            if ledger and job.get('log_key'):
+                targets.append(dict(job_id=job_id, host=row.get('host'), drive=row.get('drive'), ledger=ledger,
+                                    log_bucket=job.get('log_bucket'), log_key=job.get('log_key')))
+        for key in ('ledger', 'manifest'):
+            row.pop(key, None)
         rows.append(row)
     rows.sort(key=lambda r: (r.get('host') is None, r.get('host') or '', r.get('drive') or '', r['job_id']))
     alerts, needing = _attention(rows, alert_codes)
@@ -358,14 +407,15 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
     if changed:
         state = dict(version=STATE_VERSION, polled_at=iso(now), previous_polled_at=(previous or {}).get('polled_at'),
                      first=previous is None, digest=digest, moved=moved,
-                     jobs=[{k: row.get(k) for k in STATE_JOB_KEYS} for row in rows])
+                     jobs=[{k: row.get(k) for k in STATE_JOB_KEYS if k in row or k != 'reconcile'} for row in rows])
     else:
         state = previous  # nothing to tell: the reports and the saved poll stay as they are
     summary = _summary(rows, moved, alerts, needing, now, previous, state)
     view = dict(polled_at=state['polled_at'], previous_polled_at=state.get('previous_polled_at'),
                 first_run=bool(state.get('first')), moved=state.get('moved') or [])
     return dict(rows=rows, moved=moved, alerts=alerts, needing_action=needing, summary=summary, state=state,
-                changed=changed, view=view, problems=problems, problem_message=problem_message(problems, naming),
+                changed=changed, view=view, reconcile_targets=targets,
+                problems=problems, problem_message=problem_message(problems, naming),
                 alert_message=alert_message(alerts), first_run=previous is None,
                 previous_polled_at=(previous or {}).get('polled_at'))
 
@@ -382,9 +432,12 @@ def _attention(rows, alert_codes):
         if row.get('expiring_soon'):
             reasons.append((EXPIRING_SOON, 'still NotReceived, %s day(s) left before it expires at %s'
                             % (row['days_left'], row['expires_at'])))
-        missing = (row.get('reconcile') or {}).get('missing')
-        if missing:
-            reasons.append((FILES_MISSING, '%d file(s) of the ledger not verified in S3' % missing))
+        checked = row.get('reconcile') or {}
+        if checked.get('not_verified'):
+            reasons.append((FILES_MISSING, '%d file(s) of the ledger not verified (missing %d, different %d, failed %d)'
+                            % (checked['not_verified'], checked['missing'], checked['different'], checked['failed'])))
+        if checked.get('error'):
+            reasons.append((RECONCILE_ERROR, 'reconcile failed: %s' % checked['error']))
         for reason_code, text in reasons:
             item = dict(job_id=row['job_id'], host=row.get('host'), drive=row.get('drive'), code=reason_code,
                         reason=text)
@@ -413,8 +466,9 @@ def _summary(rows, moved, alerts, needing, now, previous, state):
                alert_codes=sorted({a['code'] for a in alerts}), last_change_at=state['polled_at'],
                needing_action=[dict(job_id=n['job_id'], host=n.get('host'), drive=n.get('drive'), code=n['code'])
                                for n in needing])
-    checked = [row['reconcile'] for row in rows if row.get('reconcile')]
+    checked = [row['reconcile'] for row in rows if row.get('reconcile') and 'error' not in row['reconcile']]
     if checked:
-        out['reconciled'] = dict(jobs=len(checked), verified=sum(int(r.get('verified') or 0) for r in checked),
-                                 missing=sum(int(r.get('missing') or 0) for r in checked))
+        out['reconciled'] = dict(jobs=len(checked), **{key: sum(r.get(key) or 0 for r in checked)
+                                                       for key in ('verified', 'missing', 'different', 'failed',
+                                                                   'not_verified')})
     return out

@@ -16,7 +16,7 @@ import yaml
 
 from tests.integration.fixtures import REPO
 from tests.integration.jobs_helpers import quiet_client
-from tests.integration.service_fixtures import import_manifest
+from tests.support.service import import_manifest
 
 BIN = os.path.dirname(sys.executable)
 HOSTS = ('station1', 'station2')

@@ -10,7 +10,7 @@ import sys
 
 from tests.integration.fixtures import REPO
 from tests.integration.jobs_helpers import quiet_client
-from tests.integration.service_fixtures import import_manifest
+from tests.support.service import import_manifest
 
 POLL = os.path.join(REPO, 'playbooks', 'poll_jobs.yml')
 
@@ -214,3 +214,74 @@ def test_missing_credentials_fail_before_any_request_and_say_what_to_set(playboo
     proc = playbook.run(POLL, inventory=inv, extra_vars={'job_status_jobs': [{'job_id': job}]}, expect_rc=2)
     assert 'the service refused the credentials' in proc.stdout and 'not-the-secret' not in proc.stdout
     assert not (tmp_path / 'out').exists()
+
+
+LOAD = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Load the drive, keeping the ledger on the controller
+      awsie.importexport.ie_load:
+        src: "{{ src }}"
+        dest: "{{ dest }}"
+        manifest: {prefix: imp/}
+        ledger: "{{ ledger }}"
+'''
+
+
+def test_loaded_jobs_are_reconciled_once_and_both_reports_give_verified_and_missing_counts(
+        playbook, ie_service, loop_drive, tmp_path):
+    bucket = ie_service.new_bucket('rec')
+    job = quiet_client(ie_service).create_job('Import', import_manifest(ie_service.access_key, bucket, 'prefix: imp/\n',
+                                                                          device_id='WD-7'))
+    src = tmp_path / 'src'
+    for index in range(12):
+        (src / ('dir%d' % (index % 3))).mkdir(parents=True, exist_ok=True)
+        (src / ('dir%d' % (index % 3)) / ('file%02d.txt' % index)).write_text('data %d\n' % index * (index + 1))
+    manifests = tmp_path / 'manifests'
+    ledger = manifests / 'station1-usb1.ledger.jsonl'
+    drive = loop_drive('ext4', size_mb=24)
+    playbook.run(LOAD, extra_vars={'src': str(src), 'dest': drive.mountpoint, 'ledger': str(ledger)})
+    with open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'w') as handle:
+        handle.write(job['signature_file_contents'])
+    drive.umount()
+    (manifests / 'station1-jobs.json').write_text(json.dumps([
+        {'host': 'station1', 'drive': 'usb1', 'device_id': 'WD-7', 'job_id': job['job_id'],
+         'manifest': str(manifests / 'station1-usb1.yml')}]))
+    received = ie_service.receive(job['job_id'], drive.image)
+    assert received['progress'] == 'Complete'
+    ie_service.advance_clock(hours=2)  # GetStatus shows the service's steps: Pending -> InProgress -> Complete
+    # One line of the service's import log goes missing: that file is not verified.
+    s3 = ie_service.s3_client()
+    log = s3.get_object(Bucket=received['log_bucket'], Key=received['log_key'])['Body'].read().decode()
+    lines = log.splitlines(True)
+    dropped = [line for line in lines if 'file05.txt' in line]
+    assert len(dropped) == 1
+    s3.put_object(Bucket=received['log_bucket'], Key=received['log_key'],
+                  Body=''.join(line for line in lines if line not in dropped).encode())
+
+    out = tmp_path / 'out'
+    inv = fleet_inventory(tmp_path, ie_service, job_status_output_dir=str(out), drive_prepare_manifest_dir=str(manifests),
+                          job_status_s3_endpoint_url=ie_service.s3_url)
+    proc = playbook.run(POLL, inventory=inv)  # nothing named: the account's jobs, named from the job sheet
+    assert ie_service.secret_key not in proc.stdout
+    report = (out / 'ie-job-report.md').read_text()
+    row = [line for line in report.splitlines() if line.startswith('| station1 | usb1 | %s |' % job['job_id'])][0]
+    assert '| 11 / 1 |' in row
+    assert '- 1 job(s): 11 file(s) verified, 1 not (missing 1, different 0, failed 0)' in report
+    reship = manifests / 'station1-usb1.reship.jsonl'
+    assert '- %s (station1/usb1): 1 file(s) to ship again, listed in %s' % (job['job_id'], reship) in report
+    assert 'dir2/file05.txt' in reship.read_text()
+    assert ('%s (station1/usb1): FilesMissing - 1 file(s) of the ledger not verified (missing 1, different 0, failed 0)'
+            % job['job_id']) in report
+    html = (out / 'ie-job-report.html').read_text()
+    assert '11 / 1 <span class="stage">re-ship list: %s</span>' % reship in html
+
+    # The next poll reuses the result (a loaded job's log does not change): no reconcile, nothing written.
+    proc = playbook.run(POLL, inventory=inv)
+    section = proc.stdout.split('TASK [awsie.importexport.job_status : Reconcile each')[1].split('TASK [')[0]
+    assert '(item=' not in section and 'skipping' in section
+    assert 'changed=0' in proc.stdout.split('PLAY RECAP')[1] and '| 11 / 1 |' in proc.stdout
+    # FilesMissing alerts when the user asks for it
+    proc = playbook.run(POLL, inventory=inv, extra_vars={'job_status_alert_codes': ['FilesMissing']}, expect_rc=2)
+    assert '1 job(s) in an alert state: %s (station1/usb1): FilesMissing' % job['job_id'] in proc.stdout

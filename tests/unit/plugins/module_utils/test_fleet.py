@@ -1,6 +1,7 @@
 """The fleet view (module_utils/fleet.py) without a network: days left, stages, alerts, moved, state, naming."""
 import datetime
 import json
+import os
 
 import pytest
 
@@ -95,13 +96,50 @@ def test_the_user_chooses_the_alert_codes_and_the_warning_days():
     assert report(jobs, alert_codes=[])['alerts'] == [] and report(jobs, alert_codes=[])['alert_message'] == ''
 
 
-def test_reconcile_counts_go_to_rows_and_summary_and_missing_files_need_action():
-    jobs = [status('AAAAA', 'Complete', 'AtAWS', log_bucket='logs', log_key='k'), status('AAAAB', 'Complete', 'AtAWS')]
-    out = report(jobs, reconciled={'AAAAA': dict(verified=10, missing=2), 'AAAAB': dict(verified=5, missing=0)},
+def test_reconcile_counts_go_to_rows_and_summary_and_files_not_verified_need_action():
+    jobs = [status('AAAAA', 'Complete', 'AtAWS', log_bucket='logs', log_key='k'), status('AAAAB', 'Complete', 'AtAWS'),
+            status('AAAAC', 'SuccessWithErrors', 'AtAWS')]
+    result = dict(counts=dict(verified=10, missing=1, different=0, failed=1, ignored=1, unexpected=0, total=13),
+                  all_verified=False, reship_count=2, reship_dest='/x/AAAAA.reship.jsonl', log='s3://logs/k')
+    out = report(jobs, reconciled={'AAAAA': result, 'AAAAB': dict(counts=dict(verified=5, total=5)),
+                                   'AAAAC': dict(failed=True, msg='no boto3')},
                  alert_codes=['FilesMissing'])
-    assert out['rows'][0]['reconcile'] == dict(verified=10, missing=2)
-    assert out['summary']['reconciled'] == dict(jobs=2, verified=15, missing=2)
+    rows = {r['job_id']: r for r in out['rows']}
+    assert rows['AAAAA']['reconcile'] == dict(verified=10, missing=1, different=0, failed=1, ignored=1, total=13,
+                                              not_verified=2, reship_count=2, reship_dest='/x/AAAAA.reship.jsonl',
+                                              log='s3://logs/k')
+    assert rows['AAAAC']['reconcile'] == dict(error='no boto3')
+    assert out['summary']['reconciled'] == dict(jobs=2, verified=15, missing=1, different=0, failed=1, not_verified=2)
     assert [(a['job_id'], a['code']) for a in out['alerts']] == [('AAAAA', 'FilesMissing')]
+    assert ('AAAAC', 'ReconcileError') in [(n['job_id'], n['code']) for n in out['needing_action']]
+    assert 'missing 1, different 0, failed 1' in out['alert_message']
+
+
+def test_loaded_jobs_with_a_ledger_are_reconciled_once(tmp_path):
+    (tmp_path / 'station1-usb1.ledger.jsonl').write_text('{}\n')
+    (tmp_path / 'other.ledger.jsonl').write_text('{}\n')
+    (tmp_path / 'm').mkdir()
+    (tmp_path / 'm' / 'station2-usb2.ledger.jsonl').write_text('{}\n')
+    jobs = [status('AAAAA', 'Complete', 'Returned', log_bucket='logs', log_key='import-log-AAAAA'),
+            status('AAAAB', 'SuccessWithErrors', 'AtAWS', log_bucket='logs', log_key='import-log-AAAAB'),
+            status('AAAAC', 'Complete', 'AtAWS', log_bucket='logs', log_key='import-log-AAAAC'),
+            status('AAAAD', 'InProgress', 'AtAWS'), status('AAAAE', 'Complete', 'AtAWS', log_key='k')]
+    known = [dict(job_id='AAAAA', host='station1', drive='usb1'),
+             dict(job_id='AAAAB', host='station2', drive='usb2', manifest=str(tmp_path / 'm' / 'station2-usb2.yml')),
+             dict(job_id='AAAAC', host='h', drive='d', ledger=str(tmp_path / 'other.ledger.jsonl')),
+             dict(job_id='AAAAD', host='station1', drive='usb1'), dict(job_id='AAAAE', host='nobody', drive='x')]
+    out = report(jobs, known=known, ledger_dirs=[str(tmp_path)])
+    assert [(t['job_id'], os.path.relpath(t['ledger'], str(tmp_path)), t['log_key']) for t in out['reconcile_targets']] == [
+        ('AAAAA', 'station1-usb1.ledger.jsonl', 'import-log-AAAAA'),
+        ('AAAAB', 'm/station2-usb2.ledger.jsonl', 'import-log-AAAAB'),
+        ('AAAAC', 'other.ledger.jsonl', 'import-log-AAAAC')]
+    assert all('ledger' not in r and 'manifest' not in r for r in out['rows'])
+    done = report(jobs, known=known, ledger_dirs=[str(tmp_path)],
+                  reconciled={'AAAAA': dict(counts=dict(verified=3, total=3))})
+    later = fleet.fleet_report({'jobs': jobs}, known=known, ledger_dirs=[str(tmp_path)], previous=done['state'],
+                               now=NOW + datetime.timedelta(hours=1))
+    assert [t['job_id'] for t in later['reconcile_targets']] == ['AAAAB', 'AAAAC']  # AAAAA's result is kept
+    assert {r['job_id']: r.get('reconcile', {}).get('verified') for r in later['rows']}['AAAAA'] == 3
 
 
 # ---------------------------------------------------------------- problems
