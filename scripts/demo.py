@@ -33,6 +33,7 @@ from tests.support.drives import LoopDrive, unmount  # noqa: E402
 from tests.support.playbooks import PlaybookRunner, changed_tasks, recap  # noqa: E402
 from tests.support.processes import Cleanup, raise_on_signals  # noqa: E402
 from tests.support.service import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, IEService  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils import signing  # noqa: E402
 
 EXAMPLES = os.path.join(REPO, 'docs', 'examples')
 DEMO = os.path.join(EXAMPLES, 'demo')
@@ -110,7 +111,7 @@ def demo_offline(demo):
     print('\n%s\nDemo summary: %d drives signed and verified without the service\n%s' % ('=' * 78, len(names), LINE))
     for name in names:
         drive = demo.drives[name]
-        with open(os.path.join(drive.mountpoint, 'SIGNATURE')) as handle:
+        with open(os.path.join(drive.mountpoint, signing.SIGNATURE_FILE_NAME)) as handle:
             signature = handle.read().strip().replace('\n', '\n    ')
         files = sum(len(found) for _root, _dirs, found in os.walk(drive.mountpoint))
         print('%s (%s, %d files, job %s):/SIGNATURE\n    %s' % (name, drive.fstype, files, demo.disks[name]['offline_job_id'],
