@@ -12,7 +12,7 @@ import ssl
 import sys
 import threading
 
-from . import __version__, drive, tls
+from . import __version__, drive, mailfront, tls
 from .accounts import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, parse_account, read_accounts_file
 from .api import Service
 from .auth import Authenticator
@@ -60,6 +60,7 @@ def build_parser():
     serve.add_argument('--tls', action='store_true', help='serve HTTPS with a self-signed certificate generated into '
                                                           'STATE_DIR/tls/cert.pem')
     serve.add_argument('--verbose', action='store_true', help='log every request and internal errors to stderr')
+    mailfront.add_arguments(serve)
 
     fault = sub.add_parser('fault', help='set or clear faults of a (running) service')
     fault.add_argument('--state-dir', required=True)
@@ -135,12 +136,23 @@ def cmd_serve(args):
             'started': iso(clock.now())}
     if args.tls:
         info['ca_bundle'] = os.path.join(state_dir, 'tls', 'cert.pem')
+    try:
+        mail = mailfront.start_from_args(args, service, state_dir, args.verbose)
+    except SystemExit:
+        if moto is not None:
+            moto.stop()
+        raise
+    if mail is not None:
+        info['mail'] = mail.info()
     write_service_file(state_dir, info)
 
     print('ie-service listening on %s' % url, flush=True)
     print('ie-service s3 endpoint %s/%s' % (s3_endpoint, '' if moto else ' (external)'), flush=True)
     if args.tls:
         print('ie-service tls certificate %s' % info['ca_bundle'], flush=True)
+    if mail is not None:
+        print('ie-service mail smtp 127.0.0.1:%d imap 127.0.0.1:%d (STARTTLS, certificate %s)'
+              % (mail.smtp_port, mail.imap_port, mail.cert), flush=True)
 
     def stop(_signum, _frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
@@ -151,6 +163,8 @@ def cmd_serve(args):
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        if mail is not None:
+            mail.stop()
         if moto is not None:
             moto.stop()
     return 0
