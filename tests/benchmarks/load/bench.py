@@ -1,0 +1,260 @@
+#!/usr/bin/env python
+"""Load benchmark: ie_load's one-pass copy, its no-change re-run, and ie_plan's scan, each against a baseline.
+
+Measured in the same run (needs root: loop devices, mounts, dropping the page cache):
+
+* P4 - first load of a tree (10,000 small files and three 100 MB files) onto a fresh ext4 loop
+  drive by the load library (MD5 and ledger included, ``syncfs`` at the end) vs ``cp -a`` of the
+  same tree onto a fresh ext4 loop drive of the same size followed by ``sync``. Caches are dropped
+  before each copy, so both read the source from the disk as a first load does. Rounds are
+  interleaved; the best of each is kept. ``load_ratio`` = our throughput / cp's (target >= 0.9).
+* Re-run - the same load again with the ledger of the first, caches dropped: bytes the process
+  read from storage (``/proc/self/io`` ``read_bytes``, counted around the load call, so the
+  interpreter's own start-up is left out; the whole process is reported too) / bytes of data
+  -> ``reread_fraction`` (target <= 0.01). The floor - what ``find -printf '%s %p'`` alone reads
+  to list the same tree's sizes, caches dropped - is reported beside it (``reread_floor_fraction``).
+
+The source tree lives on a volume of its own (an ext4 loop drive, as data would on its own disk):
+the machine's root file system is shared with other work, and its large block groups make any
+walk of a tree spread over many directories read tens of megabytes of inode tables ahead.
+* Plan - the scan and plan of a 100,000-file tree (the library: ``dataset.scan`` +
+  ``plan.make_plan``) vs ``find -printf '%s %p\\n'`` over the same tree, caches dropped before
+  each (``plan_ratio``, target <= 1.5), and with warm caches (``plan_ratio_warm``).
+
+``--quick``: 2,000 small files and two 20 MB files; 10,000 files for the plan. Prints a human
+report and, last, one JSON line. Nothing here asserts a time.
+"""
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, REPO)
+
+from tests.collection_path import link_collection  # noqa: E402  pylint: disable=wrong-import-position
+
+COLLECTIONS = link_collection()
+
+from tests.support.drives import LoopDrive  # noqa: E402  pylint: disable=wrong-import-position
+
+LOAD_CHILD = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.awsie.importexport.plugins.module_utils import load, s3keys
+
+def io():
+    with open('/proc/self/io') as handle:
+        return {k: int(v) for k, v in (line.split(': ') for line in handle)}
+
+src, dest, ledger_path = sys.argv[2:5]
+before = io()
+t0 = time.perf_counter()
+result = load.load(src, dest, s3keys.KeyRule('bench/'), ledger_path=ledger_path,
+                   previous=load.previous_records(None, ledger_path))
+seconds = time.perf_counter() - t0
+after = io()
+print(json.dumps({'seconds': seconds, 'copied': result['copied'], 'skipped': result['skipped'],
+                  'bytes': result['bytes'], 'read_bytes': after['read_bytes'] - before['read_bytes'],
+                  'process_read_bytes': after['read_bytes']}))
+'''
+
+PLAN_CHILD = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.awsie.importexport.plugins.module_utils import dataset, plan, s3keys
+t0 = time.perf_counter()
+scan = dataset.scan(sys.argv[2], s3keys.KeyRule('bench/', {}, [r'\.swp$']))
+result = plan.make_plan(scan.files, drive_size=4 * 10 ** 12)
+print(json.dumps({'seconds': time.perf_counter() - t0, 'files': len(scan.files), 'drives': result['drives_needed']}))
+'''
+
+
+def drop_caches():
+    os.sync()
+    with open('/proc/sys/vm/drop_caches', 'w') as handle:
+        handle.write('3\n')
+
+
+def make_tree(root, small, big, big_mb, seed=4):
+    rng = random.Random(seed)
+    total = 0
+    for index in range(small):
+        path = os.path.join(root, 'd%02d' % (index % 40), 's%d' % (index % 7), 'f%05d.dat' % index)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        size = rng.randint(0, 16384)
+        with open(path, 'wb') as handle:
+            handle.write(rng.randbytes(size))
+        total += size
+    chunk = os.urandom(1024 * 1024)
+    for index in range(big):
+        with open(os.path.join(root, 'big%d.bin' % index), 'wb') as handle:
+            for _mb in range(big_mb):
+                handle.write(chunk)
+        total += big_mb * 1024 * 1024
+    return total
+
+
+def make_plan_tree(root, files):
+    for index in range(files):
+        path = os.path.join(root, 'p%03d' % (index // 1000), 'q%02d' % (index // 100 % 10), 'f%05d' % index)
+        if index % 100 == 0:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as handle:
+            handle.write(b'x' * (index % 977))
+
+
+def fresh_drive(workdir, name, size_mb):
+    drive = LoopDrive(workdir, 'ext4', size_mb=size_mb, name=name)
+    drive.mount()
+    return drive
+
+
+def time_cp(src, workdir, size_mb):
+    drive = fresh_drive(workdir, 'cp', size_mb)
+    try:
+        drop_caches()
+        start = time.perf_counter()
+        subprocess.run(['cp', '-a', src + '/.', drive.mountpoint + '/'], check=True)
+        os.sync()
+        return time.perf_counter() - start
+    finally:
+        drive.close(remove_image=True)
+
+
+def run_child(script, *args):
+    proc = subprocess.run([sys.executable, '-c', script, COLLECTIONS] + list(args), check=True,
+                          stdout=subprocess.PIPE, text=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def time_load(src, workdir, size_mb, rerun=False):
+    drive = fresh_drive(workdir, 'ld', size_mb)
+    ledger_path = os.path.join(workdir, 'bench.ledger.jsonl')
+    for stale in (ledger_path, ledger_path + '.partial'):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    try:
+        drop_caches()
+        start = time.perf_counter()
+        first = run_child(LOAD_CHILD, src, drive.mountpoint, ledger_path)
+        first['wall'] = time.perf_counter() - start  # interpreter start-up included
+        second = None
+        if rerun:
+            drop_caches()
+            second = run_child(LOAD_CHILD, src, drive.mountpoint, ledger_path)
+        return first, second
+    finally:
+        drive.close(remove_image=True)
+
+
+def find_read_bytes(root):
+    """Bytes ``find`` reads from storage to list the tree's sizes (caches dropped)."""
+    drop_caches()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock
+    subprocess.run(['find', root, '-printf', '%s %p\n'], check=True, stdout=subprocess.DEVNULL)
+    return (resource.getrusage(resource.RUSAGE_CHILDREN).ru_inblock - before) * 512
+
+
+def time_find(root):
+    start = time.perf_counter()
+    subprocess.run(['find', root, '-printf', '%s %p\n'], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def time_plan(root):
+    start = time.perf_counter()
+    out = run_child(PLAN_CHILD, root)
+    out['wall'] = time.perf_counter() - start
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='a smaller tree, one round')
+    parser.add_argument('--rounds', type=int, default=None, help='interleaved rounds (default 3, quick 1)')
+    parser.add_argument('--workdir', default=None, help='where the trees and drive images go (default /var/tmp)')
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print('the load benchmark needs root (loop devices, mounts, dropping caches)')
+        print(json.dumps({'benchmark': 'ie-load', 'skipped': 'needs root'}))
+        return 0
+    rounds = args.rounds or (1 if args.quick else 3)
+    small, big, big_mb, plan_files = (2000, 2, 20, 10000) if args.quick else (10000, 3, 100, 100000)
+    workdir = tempfile.mkdtemp(prefix='ie-bench-load-', dir=args.workdir or '/var/tmp')
+    volume = None
+    try:
+        size_mb = int((small * 16384 / 2 + big * big_mb * 1024 * 1024) * 1.6 / 1024 / 1024) + 64
+        volume = fresh_drive(workdir, 'source', size_mb)
+        src = os.path.join(volume.mountpoint, 'src')
+        data_bytes = make_tree(src, small, big, big_mb)
+        floor_bytes = find_read_bytes(src)
+        plan_root = os.path.join(workdir, 'plan')
+        make_plan_tree(plan_root, plan_files)
+        cps, loads, rerun = [], [], None
+        for number in range(rounds):
+            cps.append(time_cp(src, workdir, size_mb))
+            first, second = time_load(src, workdir, size_mb, rerun=number == 0)
+            loads.append(first)
+            rerun = rerun or second
+        finds_cold, plans_cold, finds_warm, plans_warm = [], [], [], []
+        for _number in range(rounds):
+            drop_caches()
+            finds_cold.append(time_find(plan_root))
+            drop_caches()
+            plans_cold.append(time_plan(plan_root))
+            finds_warm.append(time_find(plan_root))
+            plans_warm.append(time_plan(plan_root))
+    finally:
+        if volume is not None:
+            volume.close(remove_image=True)
+        shutil.rmtree(workdir, ignore_errors=True)
+    cp_best = min(cps)
+    load_best = min(loads, key=lambda r: r['seconds'])
+    load_ratio = cp_best / load_best['seconds']
+    reread_fraction = rerun['read_bytes'] / data_bytes
+    floor_fraction = floor_bytes / data_bytes
+    plan_cold = min(p['seconds'] for p in plans_cold)
+    plan_warm = min(p['seconds'] for p in plans_warm)
+    plan_ratio = plan_cold / min(finds_cold)
+    plan_ratio_warm = plan_warm / min(finds_warm)
+    mb = data_bytes / 1e6
+    print('load benchmark (%d CPU cores, best of %d interleaved rounds, caches dropped before each copy)'
+          % (os.cpu_count(), rounds))
+    print('  tree: %d small files and %d x %d MB, %.1f MB in all' % (small, big, big_mb, mb))
+    print('  cp -a + sync onto a fresh ext4 loop drive:   %7.2f s  %7.1f MB/s   (rounds: %s)'
+          % (cp_best, mb / cp_best, ', '.join('%.2f' % c for c in cps)))
+    print('  ie_load (MD5, ledger, syncfs), same drive:   %7.2f s  %7.1f MB/s   (rounds: %s; %.2f s with start-up)'
+          % (load_best['seconds'], mb / load_best['seconds'], ', '.join('%.2f' % r['seconds'] for r in loads),
+             load_best['wall']))
+    print('  load_ratio (throughput ie_load / cp): %.2f   (target >= 0.9)' % load_ratio)
+    print('  no-change re-run: copied %d, skipped %d, read %d bytes (%d with interpreter start-up) of %d'
+          % (rerun['copied'], rerun['skipped'], rerun['read_bytes'], rerun['process_read_bytes'], data_bytes))
+    print('  reread_fraction: %.5f   (target <= 0.01); find alone reads %d bytes to list the tree (%.5f)'
+          % (reread_fraction, floor_bytes, floor_fraction))
+    print('  plan of %d files, cold caches: find %.2f s, scan+plan %.2f s -> plan_ratio %.2f (target <= 1.5)'
+          % (plan_files, min(finds_cold), plan_cold, plan_ratio))
+    print('  plan of %d files, warm caches: find %.2f s, scan+plan %.2f s -> plan_ratio_warm %.2f'
+          % (plan_files, min(finds_warm), plan_warm, plan_ratio_warm))
+    print(json.dumps({'benchmark': 'ie-load', 'quick': args.quick, 'rounds': rounds, 'cpu_count': os.cpu_count(),
+                      'data_bytes': data_bytes, 'small_files': small, 'big_files': big, 'big_mb': big_mb,
+                      'cp_seconds': round(cp_best, 3), 'load_seconds': round(load_best['seconds'], 3),
+                      'load_ratio': round(load_ratio, 3), 'rerun_read_bytes': rerun['read_bytes'],
+                      'rerun_process_read_bytes': rerun['process_read_bytes'], 'rerun_copied': rerun['copied'],
+                      'reread_fraction': round(reread_fraction, 6), 'reread_floor_bytes': floor_bytes,
+                      'reread_floor_fraction': round(floor_fraction, 6), 'plan_files': plan_files,
+                      'find_seconds_cold': round(min(finds_cold), 3), 'plan_seconds_cold': round(plan_cold, 3),
+                      'plan_ratio': round(plan_ratio, 3), 'find_seconds_warm': round(min(finds_warm), 3),
+                      'plan_seconds_warm': round(plan_warm, 3), 'plan_ratio_warm': round(plan_ratio_warm, 3)}))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
