@@ -3,17 +3,21 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Mounting drives: which driver mounts a file system here, and what is mounted where.
+"""Mounting drives: which driver mounts a file system here, what is mounted where, and the
+plan of ie_mount (what to do at a path, checked before anything is done, carried out so that a
+failure takes back what it made).
 
-No Ansible imports. Commands run through a ``run(argv) -> (rc, stdout, stderr)`` callable
-(``AnsibleModule.run_command`` fits), so tests can pass their own. Nothing here writes
-``/etc/fstab``: mounts name both source and target, so fstab is never consulted either.
+No Ansible imports; runs on managed hosts and in the local service. Commands run through a
+``run(argv) -> (rc, stdout, stderr)`` callable (``AnsibleModule.run_command`` fits), so tests
+can pass their own. Nothing here writes ``/etc/fstab``: mounts name both source and target, so
+fstab is never consulted for a mount; it is read only to keep off the host's own mount points.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import time
 
@@ -26,8 +30,21 @@ DRIVERS = {
     'ntfs': ('ntfs3', ['ntfs-3g']),
     'exfat': ('exfat', ['mount.exfat-fuse']),
 }
+FUSE_PACKAGES = {'vfat': 'fusefat', 'ntfs': 'ntfs-3g', 'exfat': 'exfat-fuse'}
+# Mount points of the host itself: never mounted over or unmounted (with those of /etc/fstab).
+SYSTEM_MOUNT_POINTS = frozenset([
+    '/', '/bin', '/boot', '/boot/efi', '/dev', '/dev/pts', '/dev/shm', '/etc', '/home', '/lib', '/lib64', '/media',
+    '/mnt', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/local', '/var',
+    '/var/lib', '/var/log', '/var/tmp'])
+
+
 class MountError(Exception):
-    """Something about a mount that the caller must fix; the message says what and how."""
+    """Something about a mount that the caller must fix; the message says what and how.
+    ``facts`` are result keys that go with it."""
+
+    def __init__(self, message, **facts):
+        super().__init__(message)
+        self.facts = facts
 
 
 def canonical_fstype(fstype):
@@ -108,9 +125,8 @@ def choose_driver(fstype, kernel, which):
         if which(program):
             return program, which(program)
     raise MountError('this kernel has no %s driver and none of %s is installed; install one of them '
-                     '(Debian: %s) or load the kernel module' % (
-                         kernel_name, ', '.join(fuse), {'vfat': 'fusefat', 'ntfs': 'ntfs-3g',
-                                                        'exfat': 'exfat-fuse'}.get(fstype, fuse[0])))
+                     '(Debian: %s) or load the kernel module' % (kernel_name, ', '.join(fuse),
+                                                                 FUSE_PACKAGES.get(fstype, fuse[0])))
 
 
 def mount_command(driver, program, device, path, opts):
@@ -149,16 +165,158 @@ def unmount(run, path, attempts=5, delay=0.2):
     return mounted_at(run, path) is None, message
 
 
-def fstab_mentions(device, path, fstab='/etc/fstab'):
-    """Lines of fstab naming the device or the mount point (a shipped drive should have none)."""
+def _fstab_entries(fstab):
+    """(line, fields) of fstab's entries."""
     try:
         with open(fstab) as handle:
             lines = handle.read().splitlines()
     except OSError:
         return []
-    found = []
+    entries = []
     for line in lines:
         fields = line.split('#', 1)[0].split()
-        if len(fields) >= 2 and (fields[1] == path or fields[0] == device):
-            found.append(line)
-    return found
+        if len(fields) >= 2:
+            entries.append((line, fields))
+    return entries
+
+
+def fstab_mentions(device, path, fstab='/etc/fstab'):
+    """Lines of fstab naming the device or the mount point (a shipped drive should have none)."""
+    return [line for line, fields in _fstab_entries(fstab) if fields[1] == path or (device and fields[0] == device)]
+
+
+def fstab_mount_points(fstab='/etc/fstab'):
+    """The mount points fstab lists (swap and ``none`` aside), normalised."""
+    return set(os.path.normpath(fields[1]) for _line, fields in _fstab_entries(fstab) if fields[1].startswith('/'))
+
+
+# --- the plan of ie_mount ----------------------------------------------------------------------
+
+def check_path(path, state, fstab='/etc/fstab'):
+    """The mount point to work on, as an absolute path with ``..`` and linked parents resolved.
+
+    MountError when it is a symbolic link itself (a mount would land on the link's target), a
+    mount point of the host (SYSTEM_MOUNT_POINTS or fstab's), or, to mount, a file or under one.
+    """
+    given = os.path.abspath(path)
+    if os.path.islink(given):
+        raise MountError('path %s is a symbolic link (to %s); give the directory itself, so the drive is mounted '
+                         'where you say' % (given, os.path.realpath(given)))
+    real = os.path.realpath(given)
+    if real in SYSTEM_MOUNT_POINTS or real in fstab_mount_points(fstab):
+        raise MountError('refusing to %s %s: it is a system mount point (of the host itself, or listed in %s); '
+                         'give a directory of its own for the drive, such as /mnt/ie/drive1'
+                         % ('unmount' if state == 'unmounted' else 'mount over', real, fstab))
+    if state == 'mounted':
+        if os.path.lexists(real) and not os.path.isdir(real):
+            raise MountError('path %s is a file, not a directory; give a directory to mount the drive at' % real)
+        parent = os.path.dirname(real)
+        while not os.path.lexists(parent):
+            parent = os.path.dirname(parent)
+        if not os.path.isdir(parent):
+            raise MountError('path %s is under %s, which is a file, not a directory; give a directory to mount '
+                             'the drive at' % (real, parent))
+    return real
+
+
+def plan_mount(run, src, path, fstype=None, opts='defaults', kernel=None, which=None):
+    """What mounting ``src`` at ``path`` takes, checked before anything is done.
+
+    A dict: ``action`` (V(mount), V(remount) or None when it is already so), ``command``,
+    ``fstype``, ``driver``, ``current`` (the mount at path now, or None). MountError (with
+    ``probed_fstype`` among its facts when the given type disagrees) when it must not be done.
+    """
+    if block_device(src) is None:
+        raise MountError('src %s is not a block device (missing or not attached); check lsblk, the cable, '
+                         'or losetup for an image' % src)
+    current = mounted_at(run, path)
+    if current and not same_source(current, src):
+        raise MountError('%s already has %s mounted (not %s); unmount it first or choose another path'
+                         % (path, current.get('source'), src))
+    probed = probe_fstype(run, src)
+    wanted = canonical_fstype(fstype)
+    if wanted and probed and wanted != probed:
+        raise MountError('%s holds a %s file system, not %s; fix fstype or the drive' % (src, probed, wanted),
+                         probed_fstype=probed)
+    fstype = wanted or probed
+    if not fstype:
+        raise MountError('blkid finds no file system on %s; format the drive or set fstype' % src)
+    driver, program = choose_driver(fstype, kernel_filesystems() if kernel is None else kernel,
+                                    which or shutil.which)
+    plan = dict(action=None, command=[], fstype=fstype, driver=driver, current=current)
+    want_ro = read_only(opts)
+    if current is None:
+        elsewhere = mounts_of(run, src)
+        if elsewhere:
+            raise MountError('%s is already mounted at %s; unmount it there first (a drive mounted twice can be '
+                             'corrupted)' % (src, ', '.join(elsewhere)), fstype=fstype, driver=driver)
+        plan.update(action='mount', command=mount_command(driver, program, src, path, opts))
+    elif read_only(current.get('options')) != want_ro:
+        if (current.get('fstype') or '').startswith('fuse'):
+            raise MountError('%s is mounted %s at %s by a FUSE driver, which cannot remount; unmount it first'
+                             % (src, 'ro' if not want_ro else 'rw', path), fstype=fstype, driver=driver)
+        plan.update(action='remount', command=['mount', '-o', 'remount,' + ('ro' if want_ro else 'rw'), path])
+    return plan
+
+
+def plan_unmount(run, src, path):
+    """What unmounting ``path`` takes: ``action`` V(unmount) or None, ``command``, ``current``.
+    MountError when ``src`` is given and something else is mounted there."""
+    current = mounted_at(run, path)
+    if current is None:
+        return dict(action=None, command=[], current=None)
+    if src and not same_source(current, src):
+        raise MountError('%s has %s mounted, not %s; refusing to unmount a different device'
+                         % (path, current.get('source'), src))
+    return dict(action='unmount', command=['umount', path], current=current)
+
+
+def make_directories(path, mode=0o755):
+    """Create ``path`` and its missing parents; the directories created, outermost first."""
+    missing = []
+    while not os.path.lexists(path):
+        missing.insert(0, path)
+        path = os.path.dirname(path)
+    for directory in missing:
+        os.mkdir(directory, mode)
+    return missing
+
+
+def remove_directories(created):
+    """Remove directories ``make_directories`` created (innermost first), if still empty."""
+    for directory in reversed(created):
+        try:
+            os.rmdir(directory)
+        except OSError:
+            return
+
+
+def carry_out(run, plan, src, path):
+    """Do what the plan says; the mount at ``path`` afterwards (``{}`` when unmounted).
+
+    A failure takes back what this call made (the directories it created, a mount of ``src``
+    that did not come out as planned) and raises MountError saying what failed.
+    """
+    if plan['action'] == 'unmount':
+        unmounted, message = unmount(run, path)
+        if not unmounted:
+            raise MountError('unmounting %s failed: %s; see which processes use it with fuser -vm %s'
+                             % (path, message, path))
+        return {}
+    try:
+        created = make_directories(path) if plan['action'] == 'mount' else []
+    except OSError as exc:
+        raise MountError('cannot create the mount point %s: %s' % (path, exc.strerror))
+    rc, out, err = run(plan['command'])
+    mount = mounted_at(run, path) if rc == 0 else None
+    if rc == 0 and same_source(mount, src):
+        return mount
+    if plan['action'] == 'mount':
+        for target in mounts_of(run, src):  # it was mounted nowhere before: all of these are ours
+            unmount(run, target)
+        remove_directories(created)
+    if rc != 0:
+        raise MountError('mounting %s at %s failed: %s' % (src, path, (err or out).strip()), rc=rc)
+    raise MountError('%s ran, but findmnt does not show %s at %s; the mount was taken back'
+                     % (plan['command'][0], src, path))
+

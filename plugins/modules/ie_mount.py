@@ -23,23 +23,30 @@ description:
     C(vfat) driver when C(/proc/filesystems) lists it, else with C(fusefat -o rw+) when
     installed; NTFS with the kernel's C(ntfs3), else C(ntfs-3g); exFAT with C(exfat), else
     C(mount.exfat-fuse).
+  - Refuses to mount over or unmount a mount point of the host itself (C(/), C(/boot), C(/usr),
+    C(/var), C(/home), C(/etc), C(/proc), C(/sys), C(/dev), C(/run), C(/tmp) and the like, and
+    every mount point listed in C(/etc/fstab)), after resolving C(..), so a typo cannot unmount
+    the root file system.
+  - A failed mount takes back what the task made (the directories it created, a mount that did
+    not come out as planned).
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - awsie.importexport.attributes
 attributes:
   check_mode:
-    support: full
-    details: Probes and findmnt run; nothing is mounted, unmounted or created.
+    details: Probes and findmnt run, and every refusal below is checked; nothing is mounted, unmounted or created.
   diff_mode:
     support: full
     details: Shows the mount at O(path) before and after.
-  platform:
-    platforms: posix
 options:
   path:
     description:
-      - Directory to mount at. Created (mode 0755) if missing when O(state=mounted).
+      - Directory to mount at. Created (mode 0755, with missing parents) if missing when
+        O(state=mounted), and removed again if the mount fails.
+      - Must not be a symbolic link (the drive would be mounted at the link's target) and, to
+        mount, not a file or under a file. Symbolic links in its parents are resolved; RV(path)
+        is the resolved directory.
     type: path
     required: true
   src:
@@ -95,7 +102,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 path:
-  description: The mount point.
+  description: The mount point (absolute, C(..) and linked parents resolved).
   returned: always
   type: str
   sample: /mnt/ie/drive1
@@ -127,9 +134,6 @@ mount:
   sample: {target: /mnt/ie/drive1, source: /dev/sdb1, fstype: ext4, options: "rw,relatime"}
 '''
 
-import os
-import shutil
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.awsie.importexport.plugins.module_utils import mounts as M
 
@@ -138,73 +142,6 @@ def describe(mount):
     if not mount:
         return 'not mounted\n'
     return '%(source)s on %(target)s type %(fstype)s (%(options)s)\n' % mount
-
-
-def ensure_mounted(module, run, result, src, path):
-    params = module.params
-    if M.block_device(src) is None:
-        module.fail_json(msg='src %s is not a block device (missing or not attached); check lsblk, the cable, '
-                             'or losetup for an image' % src, **result)
-    current = M.mounted_at(run, path)
-    if current and not M.same_source(current, src):
-        module.fail_json(msg='%s already has %s mounted (not %s); unmount it first or choose another path'
-                             % (path, current.get('source'), src), **result)
-    probed = M.probe_fstype(run, src)
-    wanted = M.canonical_fstype(params['fstype'])
-    if wanted and probed and wanted != probed:
-        module.fail_json(msg='%s holds a %s file system, not %s; fix fstype or the drive' % (src, probed, wanted),
-                         probed_fstype=probed, **result)
-    fstype = wanted or probed
-    if not fstype:
-        module.fail_json(msg='blkid finds no file system on %s; format the drive or set fstype' % src, **result)
-    driver, program = M.choose_driver(fstype, M.kernel_filesystems(), shutil.which)
-    result.update(fstype=fstype, driver=driver)
-    want_ro = M.read_only(params['opts'])
-    if current:
-        if M.read_only(current.get('options')) != want_ro:
-            if (current.get('fstype') or '').startswith('fuse'):
-                module.fail_json(msg='%s is mounted %s at %s by a FUSE driver, which cannot remount; unmount it '
-                                     'first' % (src, 'ro' if not want_ro else 'rw', path), **result)
-            result['command'] = ['mount', '-o', 'remount,' + ('ro' if want_ro else 'rw'), path]
-        else:
-            result['mount'] = current
-            return
-    else:
-        elsewhere = M.mounts_of(run, src)
-        if elsewhere:
-            module.fail_json(msg='%s is already mounted at %s; unmount it there first (a drive mounted twice can '
-                                 'be corrupted)' % (src, ', '.join(elsewhere)), **result)
-        result['command'] = M.mount_command(driver, program, src, path, params['opts'])
-    result['changed'] = True
-    if module.check_mode:
-        return
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=0o755)
-    rc, out, err = run(result['command'])
-    if rc != 0:
-        module.fail_json(msg='mounting %s at %s failed: %s' % (src, path, (err or out).strip()), rc=rc, **result)
-    result['mount'] = M.mounted_at(run, path) or {}
-    if not M.same_source(result['mount'], src):
-        module.fail_json(msg='%s ran, but findmnt does not show %s at %s' % (result['command'][0], src, path),
-                         **result)
-
-
-def ensure_unmounted(module, run, result, src, path):
-    current = M.mounted_at(run, path)
-    if not current:
-        return
-    result['mount'] = current
-    if src and not M.same_source(current, src):
-        module.fail_json(msg='%s has %s mounted, not %s; refusing to unmount a different device'
-                             % (path, current.get('source'), src), **result)
-    result.update(changed=True, command=['umount', path])
-    if module.check_mode:
-        return
-    unmounted, message = M.unmount(run, path)
-    if not unmounted:
-        module.fail_json(msg='unmounting %s failed: %s; see which processes use it with fuser -vm %s'
-                             % (path, message, path), **result)
-    result['mount'] = {}
 
 
 def main():
@@ -219,9 +156,9 @@ def main():
         required_if=[('state', 'mounted', ['src'])],
         supports_check_mode=True,
     )
-    path = os.path.abspath(module.params['path']).rstrip('/') or '/'
-    src = module.params['src']
-    result = dict(changed=False, path=path, command=[], mount={})
+    params = module.params
+    src, state = params['src'], params['state']
+    result = dict(changed=False, path=params['path'], command=[], mount={})
     if src:
         result['src'] = src
 
@@ -231,25 +168,29 @@ def main():
     for tool in ('findmnt', 'blkid'):
         if not module.get_bin_path(tool):
             module.fail_json(msg='%s not found on the host; install util-linux' % tool, **result)
-    before = M.mounted_at(run, path)
     try:
-        if module.params['state'] == 'mounted':
-            ensure_mounted(module, run, result, src, path)
+        path = result['path'] = M.check_path(params['path'], state)
+        if state == 'mounted':
+            plan = M.plan_mount(run, src, path, params['fstype'], params['opts'])
+            result.update(fstype=plan['fstype'], driver=plan['driver'])
         else:
-            ensure_unmounted(module, run, result, src, path)
+            plan = M.plan_unmount(run, src, path)
+        result.update(changed=plan['action'] is not None, command=plan['command'], mount=plan['current'] or {})
+        if plan['action'] and not module.check_mode:
+            result['mount'] = M.carry_out(run, plan, src, path)
     except M.MountError as exc:
+        result.update(exc.facts)
         module.fail_json(msg=str(exc), **result)
-    if result['changed'] and module.check_mode:
-        result['mount'] = before or {}
     for line in M.fstab_mentions(src, path):
         module.warn('/etc/fstab mentions this drive or mount point (%s); remove it before the drive is shipped'
                     % line.strip())
     if module._diff:
-        after = result['mount'] if not module.check_mode else (
-            {} if module.params['state'] == 'unmounted' else dict(source=src, target=path,
-                                                                  fstype=result.get('fstype'), options=module.params['opts']))
-        result['diff'] = dict(before=describe(before), after=describe(after if result['changed'] else before),
-                              before_header=path, after_header=path)
+        after = result['mount']
+        if module.check_mode and result['changed']:
+            after = {} if state == 'unmounted' else dict(source=src, target=path, fstype=result['fstype'],
+                                                         options=params['opts'])
+        result['diff'] = dict(before=describe(plan['current']), after=describe(after), before_header=path,
+                              after_header=path)
     module.exit_json(**result)
 
 

@@ -1,6 +1,8 @@
 """mounts: the unmount retry helper, against a scripted ``run`` (no root needed)."""
 import json
 
+import pytest
+
 from ansible_collections.awsie.importexport.plugins.module_utils import mounts as M
 
 
@@ -53,3 +55,58 @@ def test_unmount_of_nothing_runs_no_umount():
     host = FakeHost([])
     assert M.unmount(host, '/mnt/x') == (True, '')
     assert 'umount' not in host.calls
+
+
+def test_check_path_refuses_fstab_mount_points_and_system_ones(tmp_path):
+    fstab = tmp_path / 'fstab'
+    data = tmp_path / 'data'
+    data.mkdir()
+    fstab.write_text('# comment\nUUID=1234 / ext4 defaults 0 1\nUUID=99 %s/ xfs defaults 0 2\n'
+                     'UUID=77 none swap sw 0 0\n' % data)
+    for state in ('mounted', 'unmounted'):
+        with pytest.raises(M.MountError, match='system mount point'):
+            M.check_path(str(data / 'sub' / '..'), state, fstab=str(fstab))
+        with pytest.raises(M.MountError, match='refusing to .* /: it is a system mount point'):
+            M.check_path('/a/b/../../..', state, fstab=str(fstab))
+    assert M.check_path(str(data / 'drive1'), 'mounted', fstab=str(fstab)) == str(data / 'drive1')
+    assert M.fstab_mount_points(str(fstab)) == {'/', str(data)}
+
+
+def test_check_path_resolves_linked_parents_and_refuses_a_link(tmp_path):
+    real = tmp_path / 'real'
+    (real / 'drive').mkdir(parents=True)
+    (tmp_path / 'parent-link').symlink_to(real)
+    assert M.check_path(str(tmp_path / 'parent-link' / 'drive'), 'mounted') == str(real / 'drive')
+    (tmp_path / 'drive-link').symlink_to(real / 'drive')
+    with pytest.raises(M.MountError, match='is a symbolic link'):
+        M.check_path(str(tmp_path / 'drive-link'), 'unmounted')
+
+
+class MountsNothing(FakeHost):
+    """A mount command that reports success but mounts nothing where asked (as a link would)."""
+
+    def __call__(self, argv):
+        if argv[0] == 'mount':
+            self.calls.append('mount')
+            return 0, '', ''
+        return super().__call__(argv)
+
+
+def test_carry_out_takes_back_the_directories_it_made_when_the_mount_is_not_there(tmp_path, monkeypatch):
+    host = MountsNothing([])
+    monkeypatch.setattr(M, 'mounts_of', lambda run, src: [])
+    path = tmp_path / 'a' / 'b'
+    plan = dict(action='mount', command=['mount', '/dev/loop9', str(path)])
+    with pytest.raises(M.MountError, match='findmnt does not show /dev/loop9 at .*; the mount was taken back'):
+        M.carry_out(host, plan, '/dev/loop9', str(path))
+    assert not (tmp_path / 'a').exists()
+
+
+def test_carry_out_unmounts_what_landed_elsewhere(tmp_path, monkeypatch):
+    host = MountsNothing([])
+    unmounted = []
+    monkeypatch.setattr(M, 'mounts_of', lambda run, src: ['/somewhere/else'])
+    monkeypatch.setattr(M, 'unmount', lambda run, target: unmounted.append(target) or (True, ''))
+    with pytest.raises(M.MountError):
+        M.carry_out(host, dict(action='mount', command=['mount', 'x', 'y']), '/dev/loop9', str(tmp_path / 'm'))
+    assert unmounted == ['/somewhere/else']
