@@ -32,10 +32,11 @@ DRIVERS = {
 }
 FUSE_PACKAGES = {'vfat': 'fusefat', 'ntfs': 'ntfs-3g', 'exfat': 'exfat-fuse'}
 # Mount points of the host itself: never mounted over or unmounted (with those of /etc/fstab).
+# /mnt and /media are left out: they are there for removable drives.
 SYSTEM_MOUNT_POINTS = frozenset([
-    '/', '/bin', '/boot', '/boot/efi', '/dev', '/dev/pts', '/dev/shm', '/etc', '/home', '/lib', '/lib64', '/media',
-    '/mnt', '/opt', '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/local', '/var',
-    '/var/lib', '/var/log', '/var/tmp'])
+    '/', '/bin', '/boot', '/boot/efi', '/dev', '/dev/pts', '/dev/shm', '/etc', '/home', '/lib', '/lib64', '/opt',
+    '/proc', '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/local', '/var', '/var/lib', '/var/log',
+    '/var/tmp'])
 
 
 class MountError(Exception):
