@@ -114,8 +114,8 @@ def demo_offline(demo):
         with open(os.path.join(drive.mountpoint, signing.SIGNATURE_FILE_NAME)) as handle:
             signature = handle.read().strip().replace('\n', '\n    ')
         files = sum(len(found) for _root, _dirs, found in os.walk(drive.mountpoint))
-        print('%s (%s, %d files, job %s):/SIGNATURE\n    %s' % (name, drive.fstype, files, demo.disks[name]['offline_job_id'],
-                                                               signature))
+        job_id = demo.disks[name]['offline_job_id']
+        print('%s (%s, %d files, job %s):/SIGNATURE\n    %s' % (name, drive.fstype, files, job_id, signature))
     print('=' * 78)
     return True
 
@@ -154,8 +154,8 @@ def demo_service(demo, rerun=True):
         with open(os.path.join(demo.workdir, 'shipped-%s.json' % host)) as handle:
             shipped += json.load(handle)
     for item in shipped:
-        log('shipped %-8s job %s: %s, %s' % (os.path.basename(item['path'])[:-len('.img')], item['job_id'],
-                                              item.get('file_system'), item.get('signature', '?')))
+        name = os.path.basename(item['path'])[:-len('.img')]
+        log('shipped %-8s job %s: %s, %s' % (name, item['job_id'], item.get('file_system'), item.get('signature', '?')))
     demo.playbook(poll, 'poll until every job is terminal', 'job_status_wait=true')
 
     hosts = sorted(set(host for host, _name, _bucket in demo.fleet))

@@ -18,7 +18,7 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from ie_service import __version__ as VERSION  # noqa: E402  pylint: disable=wrong-import-position  (galaxy.yml's)
+from ie_service import __version__ as VERSION  # noqa: E402  pylint: disable=wrong-import-position
 
 NAME = 'ie_service'
 DIST = 'ie-service'

@@ -32,8 +32,8 @@ class DriveError(RuntimeError):
 def run(cmd):
     proc = subprocess.run(cmd, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        raise DriveError('%s failed (rc=%d): %s%s' % (' '.join(cmd), proc.returncode, proc.stdout[-2000:],
-                                                       proc.stderr[-2000:]))
+        output = proc.stdout[-2000:] + proc.stderr[-2000:]
+        raise DriveError('%s failed (rc=%d): %s' % (' '.join(cmd), proc.returncode, output))
     return proc
 
 

@@ -5,6 +5,7 @@ an S3 endpoint is given, its own moto S3 server child), in a process group of it
 stopping it ends the S3 child too. ``MotoServer``: moto's S3 API server in this process, to share
 between services. ``import_manifest``/``export_manifest``: valid manifests for the demo account.
 """
+import importlib.util
 import json
 import logging
 import os
@@ -19,11 +20,9 @@ from tests.support.processes import end_group
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
-try:
-    import ie_service  # installed into the venv by scripts/setup.sh (pip install -e service)
-except ImportError:  # pragma: no cover - a venv without it: the package from the repository
+if importlib.util.find_spec('ie_service') is None:
+    # not installed into this venv (scripts/setup.sh does: pip install -e service): use the repository's
     sys.path.insert(0, os.path.join(REPO, 'service'))
-    import ie_service  # noqa: F401  pylint: disable=unused-import
 from ie_service.accounts import DEMO_ACCESS_KEY, DEMO_SECRET_KEY  # noqa: E402  pylint: disable=wrong-import-position
 from ie_service.clock import Clock  # noqa: E402  pylint: disable=wrong-import-position
 from ie_service.faults import write_faults  # noqa: E402  pylint: disable=wrong-import-position
