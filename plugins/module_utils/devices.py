@@ -13,6 +13,7 @@ sysfs gives sizes and loop backing files); uses udev's database when it has one 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import os
 import re
@@ -142,7 +143,16 @@ class Prober:
             raise DeviceError('%s does not exist; give a block device, a /dev/disk/by-id path, a loop device, '
                               'a disk image or a mount point' % path)
         real = os.path.realpath(path)
-        st = os.stat(real)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            if not os.path.islink(path):
+                raise DeviceError('cannot read %s: %s; run as root' % (path, exc.strerror))
+            if exc.errno == errno.ELOOP:
+                raise DeviceError('%s is a symbolic link loop (it leads back to itself); give the device, image or '
+                                  'mount point itself' % path)
+            raise DeviceError('%s is a symbolic link to %s, which does not exist; plug the drive in (or attach the '
+                              'image), or give another path' % (path, os.readlink(path)))
         if stat.S_ISBLK(st.st_mode):
             name = os.path.basename(real)
             if path.startswith('/dev/disk/by-id/'):
@@ -438,12 +448,16 @@ def fat32_usage(path, offset=0):
     per_cluster = boot[13]
     reserved = int.from_bytes(boot[14:16], 'little')
     fats = boot[16]
-    total = int.from_bytes(boot[32:36], 'little')
+    # The sector count is in the 16-bit field when it fits (file systems under 32 MiB), else in
+    # the 32-bit one; the other holds 0.
+    total = int.from_bytes(boot[19:21], 'little') or int.from_bytes(boot[32:36], 'little')
     fat_size = int.from_bytes(boot[36:40], 'little')
     free = int.from_bytes(fsinfo[488:492], 'little')
     if not per_cluster or free == 0xFFFFFFFF:
         return None
     clusters = (total - reserved - fats * fat_size) // per_cluster
+    if clusters <= 0:
+        return None
     cluster = sector * per_cluster
     free = min(free, clusters)
     return dict(size_bytes=clusters * cluster, used_bytes=(clusters - free) * cluster, free_bytes=free * cluster)

@@ -25,15 +25,11 @@ description:
 author:
   - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - awsie.importexport.attributes
 attributes:
   check_mode:
-    support: full
     details: Reads only; the same in check mode.
-  diff_mode:
-    support: none
   platform:
-    platforms: posix
     details: Linux (sysfs, /proc, util-linux's blkid and partx).
 options:
   device:
@@ -57,6 +53,8 @@ options:
     default: s3
 notes:
   - Needs read access to the device (run with become) for C(blkid) and the blank check.
+  - A symbolic link that leads nowhere (a C(/dev/disk/by-id) link of a drive unplugged) or back to
+    itself is an error that says so.
   - Used and free bytes come from the mounted file system; when it is not mounted, from the FAT32
     FSInfo sector or the ext superblock (C(dumpe2fs)); otherwise they are null.
   - FUSE mounts that do not name their device (such as C(fusefat)) are traced to the device

@@ -132,3 +132,30 @@ def test_with_udev_the_serial_is_the_device_id(loop_drive, playbook, tmp_path):
             daemon.wait()
         for path in created:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_small_fat32_drive_has_no_negative_size(loop_drive, playbook, tmp_path):
+    drive = loop_drive('fat32', size_mb=20, mount=False)
+    result = probe(playbook, tmp_path, [drive.device])[0]
+    assert result['fstype'] == 'vfat' and result['fs_version'] == 'FAT32'
+    assert 19 * 1024 * 1024 < result['size_bytes'] <= 20 * 1024 * 1024
+    assert 0 <= result['used_bytes'] and 0 < result['free_bytes'] <= result['size_bytes']
+
+
+def test_a_dangling_symlink_and_a_symlink_loop_are_clear_errors(playbook, tmp_path):
+    dangling = tmp_path / 'by-id-unplugged'
+    dangling.symlink_to('/dev/ie-test-no-such-disk')
+    loop = tmp_path / 'loop'
+    loop.symlink_to(loop)
+    out = tmp_path / 'probe.json'
+    body = ('- name: T\n  hosts: localhost\n  gather_facts: false\n  tasks:\n'
+            '    - name: Probe\n      awsie.importexport.ie_device_info:\n        device: "{{ item }}"\n'
+            '      loop: "{{ inputs }}"\n      register: probed\n      ignore_errors: true\n'
+            '    - name: Save\n      ansible.builtin.copy:\n        content: "{{ probed.results | to_json }}"\n'
+            '        dest: %s\n' % out)
+    playbook.run(body, extra_vars=dict(inputs=[str(dangling), str(loop)]))
+    results = json.loads(out.read_text())
+    assert results[0]['failed'] and 'is a symbolic link to /dev/ie-test-no-such-disk, which does not exist' in results[0]['msg']
+    assert results[1]['failed'] and 'is a symbolic link loop' in results[1]['msg']
+    for result in results:
+        assert 'Traceback' not in json.dumps(result) and 'MODULE FAILURE' not in result['msg']

@@ -167,3 +167,36 @@ def test_ext_usage_parser():
     assert D.ext_usage(out) == dict(size_bytes=16384 * 4096, used_bytes=(16384 - 11000) * 4096,
                                     free_bytes=(11000 - 819) * 4096)
     assert D.ext_usage('nothing') is None
+
+
+def test_small_fat32_sizes_are_not_negative(tmp_path):
+    # Under 32 MiB the boot sector keeps the sector count in its 16-bit field and 0 in the 32-bit one.
+    path = image(tmp_path, 'small-fat.img', 20)
+    mkfs(['mkfs.vfat', '-F', '32', path])
+    usage = D.fat32_usage(path)
+    assert 19 * MIB < usage['size_bytes'] < 20 * MIB
+    assert 0 <= usage['used_bytes'] < MIB and usage['free_bytes'] == usage['size_bytes'] - usage['used_bytes']
+    facts = prober().probe(path)
+    assert facts['size_bytes'] == usage['size_bytes'] and facts['service_filesystem'] == 'FAT32'
+
+
+def test_fat_usage_of_a_damaged_boot_sector_is_unknown_not_negative(tmp_path):
+    path = image(tmp_path, 'bad-fat.img', 20)
+    mkfs(['mkfs.vfat', '-F', '32', path])
+    with open(path, 'r+b') as handle:  # both sector counts zero: nothing to compute from
+        handle.seek(19)
+        handle.write(b'\0\0')
+    assert D.fat32_usage(path) is None
+
+
+@pytest.mark.parametrize('kind', ['dangling', 'loop'])
+def test_a_dangling_link_or_a_link_loop_is_a_clear_error(tmp_path, kind):
+    link = tmp_path / 'drive'
+    if kind == 'dangling':
+        link.symlink_to(tmp_path / 'unplugged')
+        message = 'is a symbolic link to %s, which does not exist' % (tmp_path / 'unplugged')
+    else:
+        link.symlink_to(link)
+        message = 'is a symbolic link loop'
+    with pytest.raises(D.DeviceError, match=message):
+        prober().probe(str(link))
