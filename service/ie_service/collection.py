@@ -5,10 +5,11 @@
 """One source of truth: the service imports the collection's own library.
 
 ``signing`` (job ids, SIGNATURE, SigV2/SigV4), ``manifest`` (schema, validation, the yes/no rule,
-address fields; ``manifest_rules``: the address rules), ``mounts`` (probing, drivers, mount commands, unmount with retries), ``devices`` (what the
-service reads). The repository root is the collection root; a symlink under
-``<build>/collections`` (``<build>`` is ``IE_BUILD_DIR`` or ``<repo>/.build``, as for the tests)
-gives it the ``ansible_collections.awsie.importexport`` import path.
+address fields; ``manifest_rules``: the return address rules), ``mounts`` (probing, drivers,
+mount commands, unmount with retries), ``devices`` (the file systems the service reads). The
+repository root is the collection root; a symlink under ``<build>/collections`` (``<build>`` is
+``IE_BUILD_DIR`` or ``<repo>/.build``, as for the tests) gives it the
+``ansible_collections.awsie.importexport`` import path.
 """
 
 import os
