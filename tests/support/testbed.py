@@ -198,7 +198,9 @@ def _kill_pids(pids, grace=2.0):
                 pass
         deadline = time.monotonic() + wait
         while live and time.monotonic() < deadline:
-            for pid in live:
+            # Reap our own children (nsenter, the parent of a host's sshd) as they end: a host's
+            # PID 1 cannot finish exiting while a process of its PID namespace is an unreaped zombie.
+            for pid in pids:
                 try:
                     os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
@@ -255,6 +257,25 @@ def _children(pid):
         return []
 
 
+def _is_ns_init(pid):
+    """True for the PID 1 of a PID namespace below ours."""
+    try:
+        with open('/proc/%d/status' % pid) as handle:
+            numbers = next(line for line in handle if line.startswith('NSpid:')).split()[1:]
+        return len(numbers) > 1 and numbers[-1] == '1'
+    except (OSError, StopIteration):
+        return False
+
+
+def _catches(pid, signum):
+    try:
+        with open('/proc/%d/status' % pid) as handle:
+            caught = next(line for line in handle if line.startswith('SigCgt:')).split()[1]
+        return bool(int(caught, 16) & (1 << (signum - 1)))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+
+
 def _exe(pid):
     try:
         return os.readlink('/proc/%d/exe' % pid)
@@ -303,14 +324,18 @@ def destroy_run(run_id, rundir=None, grace=2.0):
         if mnt is None or mnt in outside or mnt in done:
             continue
         done.add(mnt)
-        extra = [point for point in _mountinfo(pid) if point not in own_points]
-        for point in reversed(extra):
-            subprocess.run(['nsenter', '-t', str(pid), '-m', '--', 'umount', '-l', point],
+        # (The bed's own binds, /mnt and the empty ~/.bashrc, go with the namespace; mounts below /mnt do not.)
+        extra = [point for point in _mountinfo(pid) if point not in own_points and point != '/mnt' and not point.endswith('/.bashrc')]
+        if extra:
+            subprocess.run(['nsenter', '-t', str(pid), '-m', '--', 'umount', '-l'] + extra[::-1],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=30)
-    # 2. End every process in the run's namespaces (verified by namespace, so by PID).
+    # 2. End every process in the run's namespaces (verified by namespace, so by PID); the hosts'
+    #    PID 1 last, so it reaps the others (an exiting PID 1 waits for every zombie of its namespace).
     for name in names:
         pids.update(_pids_in_netns(name))
-    _kill_pids(sorted(pids), grace)
+    inits = {pid for pid in pids if _is_ns_init(pid)}
+    _kill_pids(sorted(pids - inits), grace)
+    _kill_pids(sorted(inits), grace)
     # 3. The namespaces (the bridge and the veth pairs go with them).
     for name in names:
         subprocess.run(['ip', 'netns', 'delete', name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
@@ -413,7 +438,6 @@ class Host:
         self.drives = []
         self.anchor_pid = None  # the host's PID 1, as the caller's PID namespace numbers it
         self.anchor_proc = None
-        self.sshd_proc = None
         self.anchor_start = None
         self.sshd_pid = None
 
@@ -675,13 +699,13 @@ class Testbed:
         for host in self.hosts:
             while True:
                 init = _children(host.anchor_proc.pid)
-                if init and _exe(init[0]) == python:
-                    break
+                if init and _exe(init[0]) == python and _catches(init[0], signal.SIGTERM):
+                    break  # PID 1 runs its loop (a SIGTERM sent earlier would be ignored)
                 if time.monotonic() > deadline or host.anchor_proc.poll() is not None:
                     raise TestbedError('host %s did not start (%s)' % (host.name, self._log(host, 'anchor.log')))
                 time.sleep(0.005)
             host.anchor_pid, host.anchor_start = init[0], _start_time(init[0])
-            self.start_sshd(host, wait=False)
+        self._parallel([self._sshd_command(host) for host in self.hosts])
 
     def _popen(self, cmd, log):
         with open(log, 'ab') as handle:
@@ -730,7 +754,7 @@ class Testbed:
             raise TestbedError('sshd of %s (%s) did not answer within %d s: %s'
                                % (late.name, late.address, timeout, self._log(late, 'sshd.log')))
         for host in hosts:
-            listener = _children(host.sshd_proc.pid)
+            listener = [pid for pid in _children(host.anchor_pid) if self._comm(pid) == 'sshd']
             host.sshd_pid = listener[0] if listener else None
 
     # ------------------------------------------------------------------ Ansible
@@ -869,13 +893,16 @@ class Testbed:
     def start_sshd(self, host, wait=True):
         """Start the host's sshd (again, after stop_sshd); wait until it answers."""
         host = self.host(host)
-        proc = self._popen(self._enter(host) + [self.sshd, '-D', '-e', '-f', os.path.join(host.workdir, 'sshd_config')],
-                           os.path.join(host.workdir, 'sshd.log'))
-        host.sshd_proc, host.sshd_pid = proc, None  # sshd is nsenter's child (entering a PID namespace forks)
+        _run(self._sshd_command(host))
         if wait:
             self._wait_ready([host])
             self._write_state()
         return host.sshd_pid
+
+    def _sshd_command(self, host):
+        # Not -D: sshd detaches, so its parent is the host's PID 1 (which reaps it), not nsenter.
+        return self._enter(host) + [self.sshd, '-f', os.path.join(host.workdir, 'sshd_config'),
+                                    '-E', os.path.join(host.workdir, 'sshd.log')]
 
     def stop_sshd(self, host, sessions=True):
         """Stop the host's sshd (and, by default, its open sessions): the host goes away for Ansible."""
@@ -885,11 +912,6 @@ class Testbed:
         if not sessions:
             pids = [pid for pid in pids if pid == host.sshd_pid]
         _kill_pids(pids, grace=1.0)
-        if host.sshd_proc is not None:
-            try:
-                host.sshd_proc.wait(timeout=5)  # nsenter, sshd's parent, ends with it
-            except subprocess.TimeoutExpired:
-                pass
         host.sshd_pid = None
 
     def forward_port(self, port, to_port=None):
