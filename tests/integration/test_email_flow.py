@@ -1,0 +1,264 @@
+"""The e-mail workflow of 2009 over real SMTP and IMAP on loopback: the local service's mail front
+(aiosmtpd + Dovecot, started by ``ie-service serve --smtp-port``) and the collection's mail
+client, then ie_job/ie_job_status with ``transport: email`` in real ansible-playbook runs.
+
+Needs root (Dovecot, loop drives) and Debian's dovecot-imapd (scripts/setup.sh installs it).
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.awsie.importexport.plugins.module_utils import mail as m
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_client import MailError, Mailbox, MailSettings
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_jobs import MailJobs, MailReplyError, NoReplyError
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import build_signature_file
+
+from tests.support.service import DEMO_ACCESS_KEY as AK, DEMO_SECRET_KEY as SK, import_manifest
+
+AK2, SK2 = 'AKIAI44QH8DHBEXAMPLE', 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY'
+OPS, OPS_PASSWORD = 'ops@example.com', 'Ops-Pa55:word!'
+OTHER, OTHER_PASSWORD = 'other@example.com', 'Other-Pa55word'
+STRANGER, STRANGER_PASSWORD = 'stranger@example.com', 'Stranger-Pa55word'
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+@pytest.fixture
+def mail_service(ie_service_factory):
+    """Factory: a running ie-service with its mail front; ``.mail`` is service.json's mail part.
+    ops@ is registered to the demo account, other@ to a second one, stranger@ has a mailbox only."""
+    if os.geteuid() != 0:
+        pytest.skip('the mail front starts Dovecot, which needs root')
+    started = []
+
+    def make(**options):
+        extra = ['--smtp-port', '0', '--mail-user', '%s:%s:%s' % (OPS, OPS_PASSWORD, AK),
+                 '--mail-user', '%s:%s:%s' % (OTHER, OTHER_PASSWORD, AK2),
+                 '--mail-user', '%s:%s:' % (STRANGER, STRANGER_PASSWORD)]
+        service = ie_service_factory(accounts=[(AK, SK), (AK2, SK2)], extra_args=extra, **options)
+        with open(os.path.join(service.state_dir, 'service.json'), encoding='utf-8') as handle:
+            service.mail = json.load(handle)['mail']
+        started.append(service)
+        return service
+
+    yield make
+    for service in started:
+        service.stop()
+        if not service.mail['mail_dir'].startswith(service.state_dir + os.sep):
+            shutil.rmtree(service.mail['mail_dir'], ignore_errors=True)
+
+
+def settings(service, user=OPS, password=OPS_PASSWORD, **kwargs):
+    base = dict(smtp_host='127.0.0.1', smtp_port=service.mail['smtp_port'], smtp_user=user, smtp_password=password,
+                mail_from=user, imap_port=service.mail['imap_port'], imap_password=password,
+                ca_bundle=service.mail['ca_bundle'], reply_timeout=20)
+    base.update(kwargs)
+    return MailSettings(**base)
+
+
+def mail_jobs(service, secret=SK, **kwargs):
+    return MailJobs(Mailbox(settings(service, **kwargs)), secret)
+
+
+def mail_log(service):
+    from ie_service.mailcmds import mail_log as read  # pylint: disable=import-outside-toplevel
+    return read(service.state_dir)
+
+
+def crlf(text):
+    return text.replace('\n', '\r\n')
+
+
+# ------------------------------------------------------------------ the service's mail front
+
+def test_a_job_created_by_mail_is_the_job_the_query_api_sees(mail_service):
+    service = mail_service()
+    bucket = service.new_bucket()
+    manifest = crlf(import_manifest(AK, bucket))
+    result = mail_jobs(service).ensure_present('Import', manifest)
+    assert result['action'] == 'created' and result['device_id'] == 'DEV001'
+    status = service.client().get_status(JobId=result['job_id'])
+    assert status['CurrentManifest'] == manifest  # the bytes as attached, CRLF and all
+    assert status['ProgressCode'] == 'Pending' and status['LocationCode'] == 'NotReceived'
+    log = mail_log(service)
+    assert [(r['command'], r['sender'], r['status'], r['job_id'], r['delivered']) for r in log] == [
+        (m.CREATE, OPS, m.SUCCESS, result['job_id'], 1)]
+
+
+def test_status_by_mail_tells_what_the_api_tells(mail_service):
+    service = mail_service()
+    bucket = service.new_bucket()
+    job_id = service.client().create_job(JobType='Import', Manifest=import_manifest(AK, bucket), ValidateOnly=False)['JobId']
+    status = mail_jobs(service).status(job_id)
+    api = service.client().get_status(JobId=job_id)
+    assert (status['job_id'], status['progress_code'], status['location_code'], status['creation_date']) == (
+        job_id, api['ProgressCode'], api['LocationCode'], api['CreationDate'].strftime('%Y-%m-%dT%H:%M:%SZ'))
+    assert status['device_id'] == 'DEV001' and status['job_type'] == 'Import'
+
+
+def send_raw(service, raw, user=OPS, password=OPS_PASSWORD):
+    box = Mailbox(settings(service, user=user, password=password))
+    box.send(raw)
+    message_id = m.parse_command(raw).message_id
+    return box.wait([message_id], 20).get(message_id)
+
+
+ERROR_CASES = {
+    'InvalidSender': dict(user=STRANGER),
+    'MissingManifestAttachment': dict(attach=False),
+    'InvalidManifestField': dict(extra='acl: nonsense\n'),
+    'MissingManifestField': dict(drop='bucket: {bucket}\n'),
+    'NoSuchBucket': dict(bucket='no-such-bucket-here'),
+    'AccessDenied': dict(access_key=AK2),
+    'InvalidJobId': dict(command=m.STATUS, job_id='QQQQ9'),
+}
+
+
+@pytest.mark.parametrize('code', sorted(ERROR_CASES))
+def test_each_error_reply_carries_its_code(mail_service, code):
+    case = ERROR_CASES[code]
+    service = mail_service()
+    bucket = case.get('bucket') or service.new_bucket()
+    manifest = import_manifest(case.get('access_key', AK), bucket, extra=case.get('extra', ''))
+    manifest = manifest.replace(case.get('drop', '').format(bucket=bucket) or '\0', '')
+    user = case.get('user', OPS)
+    command = case.get('command', m.CREATE)
+    attachments = [('manifest.yml', manifest.encode())] if case.get('attach', True) and command == m.CREATE else []
+    raw = m.as_bytes(m.command_message(command, user, m.SERVICE_ADDRESS, {'job_id': case.get('job_id')}, attachments))
+    password = {OPS: OPS_PASSWORD, STRANGER: STRANGER_PASSWORD}[user]
+    reply = send_raw(service, raw, user, password)
+    assert reply is not None and reply.status == m.ERROR and reply.code == code
+    assert reply.fields['description'] and reply.fields['recommended_action']
+    assert reply.subject == 'RE: ' + command
+
+
+def test_expired_and_canceled_jobs_answer_update_job_with_their_codes(mail_service):
+    service = mail_service()
+    bucket = service.new_bucket()
+    manifest = import_manifest(AK, bucket)
+    changed = manifest.replace('eraseDevice: yes', 'eraseDevice: no')
+    canceled = mail_jobs(service).ensure_present('Import', manifest)['job_id']
+    service.client().cancel_job(JobId=canceled)  # by the Query API: the same job store
+    with pytest.raises(MailReplyError) as raised:
+        mail_jobs(service).ensure_present('Import', changed, job_id=canceled)
+    assert raised.value.code == 'CanceledJobId' and 'CODE CanceledJobId' in str(raised.value)
+    expired = mail_jobs(service).ensure_present('Import', import_manifest(AK, bucket, device_id='DEV002'))['job_id']
+    service.advance_clock(days=31)
+    with pytest.raises(MailReplyError) as raised:
+        mail_jobs(service).ensure_present('Import', changed.replace('DEV001', 'DEV002'), job_id=expired)
+    assert raised.value.code == 'ExpiredJobId'
+    assert service.client().get_status(JobId=expired)['ProgressCode'] == 'Expired'
+
+
+def test_update_job_by_mail_needs_a_signature_that_matches_the_updated_manifest(mail_service):
+    service = mail_service()
+    bucket = service.new_bucket()
+    manifest = import_manifest(AK, bucket)
+    changed = crlf(manifest.replace('eraseDevice: yes', 'eraseDevice: no'))
+    job_id = mail_jobs(service).ensure_present('Import', manifest)['job_id']
+    result = mail_jobs(service).ensure_present('Import', changed, job_id=job_id)
+    assert result['action'] == 'updated' and service.client().get_status(JobId=job_id)['CurrentManifest'] == changed
+    stale = build_signature_file(SK, job_id, manifest.encode(), '1.0')
+    raw = m.as_bytes(m.command_message(m.UPDATE, OPS, m.SERVICE_ADDRESS, {'job_id': job_id},
+                                       [('m.yml', b'x' + changed.encode()), ('SIGNATURE', stale)]))
+    assert send_raw(service, raw).code == 'InvalidSignature'
+
+
+def test_one_job_per_device_a_new_create_job_replaces_the_drives_job(mail_service):
+    service = mail_service()
+    bucket = service.new_bucket()
+    first = mail_jobs(service).ensure_present('Import', import_manifest(AK, bucket))
+    second = mail_jobs(service).ensure_present('Import', import_manifest(AK, bucket, extra='acl: private\n'))
+    assert second['replaced'] == [first['job_id']]
+    assert service.client().get_status(JobId=first['job_id'])['ProgressCode'] == 'Canceled'
+    assert service.client().get_status(JobId=second['job_id'])['ProgressCode'] == 'Pending'
+
+
+def test_a_command_mail_sent_twice_is_answered_once(mail_service):
+    service = mail_service()
+    raw = m.as_bytes(m.command_message(m.CREATE, OPS, m.SERVICE_ADDRESS, {},
+                                       [('m.yml', import_manifest(AK, service.new_bucket()).encode())]))
+    first, second = send_raw(service, raw), send_raw(service, raw)
+    assert first.message_id == second.message_id and first.fields['job_id'] == second.fields['job_id']
+    log = mail_log(service)
+    assert len(log) == 1 and log[0]['delivered'] == 2
+    assert len(service.client().list_jobs()['Jobs']) == 1
+
+
+def test_mail_for_another_address_is_refused_by_smtp(mail_service):
+    service = mail_service()
+    box = Mailbox(settings(service, mail_to='someone@amazon.com'))
+    with pytest.raises(MailError, match='refused the recipient.s. someone@amazon.com'):
+        box.send(m.as_bytes(m.command_message(m.STATUS, OPS, 'someone@amazon.com', {'job_id': 'X452D'})))
+
+
+def test_mailbox_errors_name_the_server_and_never_the_password(mail_service):
+    service = mail_service()
+    wrong = OPS_PASSWORD + '-wrong'
+    with pytest.raises(MailError) as raised:
+        Mailbox(settings(service, imap_password=wrong)).sent_records()
+    assert raised.value.code == 'AuthError' and 'IMAP server 127.0.0.1 port %d' % service.mail['imap_port'] in str(raised.value)
+    assert wrong not in str(raised.value) and OPS_PASSWORD not in str(raised.value)
+    with pytest.raises(MailError) as raised:
+        Mailbox(settings(service, smtp_password=wrong)).send(b'Subject: x\r\n\r\n')
+    assert raised.value.code == 'AuthError' and wrong not in str(raised.value)
+    with pytest.raises(MailError, match='folder Elsewhere cannot be opened'):
+        Mailbox(settings(service, imap_folder='Elsewhere')).replies('<1@example.com>')
+    with pytest.raises(MailError) as raised:
+        Mailbox(settings(service, ca_bundle=None)).sent_records()
+    assert raised.value.code == 'TLSError'
+
+
+def test_a_lost_reply_fails_cleanly_naming_the_mail(mail_service):
+    from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
+    service = mail_service()
+    write_mail_faults(service.state_dir, drop_replies=1)
+    jobs = mail_jobs(service, reply_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(NoReplyError) as raised:
+        jobs.ensure_present('Import', import_manifest(AK, service.new_bucket()))
+    assert 2 <= time.monotonic() - started < 10
+    sent = jobs.mailbox.sent[0]
+    text = str(raised.value)
+    assert 'no reply to CREATE JOB %s' % sent['message_id'] in text
+    assert time.strftime('%Y-%m-%d %H:%M', time.gmtime(sent['date'])) in text and 'reply_timeout (2s)' in text
+    assert [r['status'] for r in mail_log(service)] == [m.SUCCESS] and mail_log(service)[0]['delivered'] == 0
+
+
+KILLED_RUN = """
+import sys
+sys.path[:0] = %(path)r
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_client import Mailbox, MailSettings
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_jobs import MailJobs
+MailJobs(Mailbox(MailSettings(**%(settings)r)), %(secret)r).ensure_present('Import', %(manifest)r)
+"""
+
+
+def test_a_run_killed_after_sending_finds_its_reply_on_the_next_run_and_sends_nothing_new(mail_service):
+    from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
+    service = mail_service()
+    manifest = import_manifest(AK, service.new_bucket())
+    write_mail_faults(service.state_dir, reply_delay=6)
+    given = dict(smtp_host='127.0.0.1', smtp_port=service.mail['smtp_port'], smtp_user=OPS, smtp_password=OPS_PASSWORD,
+                 mail_from=OPS, imap_port=service.mail['imap_port'], imap_password=OPS_PASSWORD,
+                 ca_bundle=service.mail['ca_bundle'], reply_timeout=60)
+    code = KILLED_RUN % dict(path=sys.path, settings=given, secret=SK, manifest=manifest)
+    proc = subprocess.Popen([sys.executable, '-c', code])  # pylint: disable=consider-using-with
+    deadline = time.monotonic() + 30
+    while not mail_log(service) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    log = mail_log(service)
+    assert len(log) == 1 and log[0]['delivered'] == 0  # the service has the mail; its reply is not there yet
+    jobs = mail_jobs(service)
+    result = jobs.ensure_present('Import', manifest)
+    assert result['job_id'] == log[0]['job_id'] and result['recovered_from'] == log[0]['message_id']
+    assert jobs.mailbox.sent == [] and len(mail_log(service)) == 1  # nothing new sent
+    assert [r.message_id for r in jobs.mailbox.sent_records()] == [log[0]['message_id']]
