@@ -318,14 +318,17 @@ def _child_until(step, tmp_path, stop_at=None):
     raise AssertionError('child never reached %s (last %s): %s' % (step, last, proc.stderr.read()[-3000:]))
 
 
-@pytest.mark.parametrize('step', ['network', 'drives', 'sshd', 'ready'])
-def test_sigterm_during_setup_leaves_nothing(step, tmp_path):
+@pytest.mark.parametrize('signum, step', [(signal.SIGTERM, 'network'), (signal.SIGTERM, 'drives'), (signal.SIGTERM, 'sshd'),
+                                           (signal.SIGTERM, 'ready'), (signal.SIGINT, 'drives'), (signal.SIGINT, 'ready')],
+                         ids=['SIGTERM-network', 'SIGTERM-drives', 'SIGTERM-sshd', 'SIGTERM-ready', 'SIGINT-drives', 'SIGINT-ready'])
+def test_a_signal_during_setup_leaves_nothing(signum, step, tmp_path):
     if os.geteuid() != 0:
         pytest.skip('needs root')
     proc, state = _child_until(step, tmp_path)
     assert _leftovers(state['run_id'], state['rundir'])['netns'], 'nothing was set up before the signal'
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM, proc.stderr.read()[-3000:]
+    proc.send_signal(signum)
+    # The process still ends by the signal (SIGINT: KeyboardInterrupt, which Python turns back into SIGINT).
+    assert proc.wait(timeout=30) == -signum, proc.stderr.read()[-3000:]
     _nothing_left(state['run_id'], state['rundir'], [tuple(p) for p in state['pids']])
 
 
