@@ -16,7 +16,8 @@ For a file at ``rel`` (its path relative to the drive's root, ``/``-separated):
 5. an empty key is an error (``400 InvalidSubstitution``).
 
 Amazon S3 takes keys of at most 1024 bytes of UTF-8 (``key_too_long``). Standard library
-only, no Ansible imports: the plugins and the local service share it.
+only (and the collection's signing constants), no Ansible imports: the plugins and the
+local service share it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import collections
 import os
 import re
 
-SIGNATURE_NAME = 'SIGNATURE'
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import SIGNATURE_FILE_NAME
+
+SIGNATURE_NAME = SIGNATURE_FILE_NAME  # the one spelling, in signing
 MAX_KEY_BYTES = 1024
 MAX_OBJECT_BYTES = 5 * 1024 ** 4
 

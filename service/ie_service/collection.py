@@ -6,7 +6,8 @@
 
 ``signing`` (job ids, SIGNATURE, SigV2/SigV4), ``manifest`` (schema, validation, the yes/no rule,
 address fields; ``manifest_rules``: the return address rules), ``mounts`` (probing, drivers,
-mount commands, unmount with retries), ``devices`` (the file systems the service reads). The
+mount commands, unmount with retries), ``devices`` (the file systems the service reads),
+``s3keys`` (the drive path to S3 key rule: prefix, substitutions, ignore). The
 repository root is the collection root; a symlink under ``<build>/collections`` (``<build>`` is
 ``IE_BUILD_DIR`` or ``<repo>/.build``, as for the tests) gives it the
 ``ansible_collections.awsie.importexport`` import path.
@@ -30,7 +31,7 @@ if str(COLLECTIONS) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS))
 
 # pylint: disable=wrong-import-position
-from ansible_collections.awsie.importexport.plugins.module_utils import devices, signing, manifest, mounts  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils import devices, signing, manifest, mounts, s3keys  # noqa: E402
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import rules as manifest_rules  # noqa: E402
 
-__all__ = ['devices', 'signing', 'manifest', 'manifest_rules', 'mounts', 'REPO']
+__all__ = ['devices', 'signing', 'manifest', 'manifest_rules', 'mounts', 's3keys', 'REPO']

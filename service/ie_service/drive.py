@@ -27,7 +27,7 @@ from . import s3 as s3mod
 from . import validation
 from .api import EXPIRY_SECONDS
 from .clock import Clock
-from .collection import devices, mounts, signing
+from .collection import devices, mounts, s3keys, signing
 from .state import iso, iso_now, read_service_file
 from .store import Store
 
@@ -137,12 +137,6 @@ def _read_signature(root):
         return handle.read()
 
 
-def _substitute(text, substitutions):
-    for old, new in substitutions.items():
-        text = text.replace(str(old), '' if new is None else str(new))
-    return text
-
-
 def _content_type(rel, manifest, data):
     name = rel.rsplit('/', 1)[-1]
     gz = False
@@ -170,12 +164,7 @@ def import_s3(root, job, manifest, s3):
     """Load every file (minus SIGNATURE and ignore matches) into the bucket; returns (loaded, errors, log)."""
     from botocore.exceptions import BotoCoreError, ClientError  # pylint: disable=import-outside-toplevel
     bucket = str(manifest['bucket'])
-    prefix = '' if manifest.get('prefix') is None else str(manifest['prefix'])
-    substitutions = manifest.get('substitutions') or {}
-    patterns = []
-    for pattern in manifest.get('ignore') or []:
-        with contextlib.suppress(re.error):
-            patterns.append(re.compile(str(pattern)))
+    rule = s3keys.KeyRule.from_manifest(manifest)
     extra = {}
     for option, arg in (('acl', 'ACL'), ('cacheControl', 'CacheControl'), ('contentDisposition', 'ContentDisposition'),
                         ('contentLanguage', 'ContentLanguage'), ('storageClass', 'StorageClass')):
@@ -190,24 +179,16 @@ def import_s3(root, job, manifest, s3):
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
             rel = os.path.relpath(full, root).replace(os.sep, '/')
-            try:
-                rel.encode('utf-8')
-            except UnicodeEncodeError:
+            outcome = rule.outcome(rel)
+            if outcome.status == s3keys.ERROR:
                 errors += 1
-                log.append(_log_row(iso_now(), rel.encode('utf-8', 'surrogateescape').decode('latin-1'), 'Error',
-                                    '400 InvalidFileName', '', '', '', ''))
+                shown = rel if s3keys.is_utf8(rel) else rel.encode('utf-8', 'surrogateescape').decode('latin-1')
+                log.append(_log_row(iso_now(), shown, outcome.status, outcome.code, '', '', '', ''))
                 continue
-            if rel == signing.SIGNATURE_FILE_NAME:
-                log.append(_log_row(iso_now(), rel, 'Ignored', signing.SIGNATURE_FILE_NAME, '', '', '', ''))
+            if outcome.status == s3keys.IGNORED:
+                log.append(_log_row(iso_now(), rel, outcome.status, outcome.code, '', '', '', ''))
                 continue
-            if any(p.search(rel) for p in patterns):
-                log.append(_log_row(iso_now(), rel, 'Ignored', 'ignore', '', '', '', ''))
-                continue
-            key = _substitute(prefix + rel, substitutions)
-            if not key:
-                errors += 1
-                log.append(_log_row(iso_now(), rel, 'Error', '400 InvalidSubstitution', '', '', '', ''))
-                continue
+            key = outcome.key
             try:
                 with open(full, 'rb') as handle:
                     data = handle.read()
@@ -242,7 +223,7 @@ def _safe_relpath(path, fstype):
 def export_s3(root, fstype, job, manifest, s3):
     """Write the operations' objects onto the drive; returns (written, errors, log)."""
     from botocore.exceptions import BotoCoreError, ClientError  # pylint: disable=import-outside-toplevel
-    substitutions = manifest.get('substitutions') or {}
+    rule = s3keys.KeyRule.from_manifest(manifest)
     recovery = str(manifest.get('recoveryDirectory') or RECOVERY_DEFAULT)
     log = [_log_row('DateTime', 'Key', 'Status', 'Code', 'File', 'MD5', 'Bytes')]
     written, errors = [], 0
@@ -251,7 +232,7 @@ def export_s3(root, fstype, job, manifest, s3):
         prefix = '' if op.get('prefix') is None else str(op['prefix'])
         begin = None if op.get('beginMarker') is None else str(op['beginMarker'])
         end = None if op.get('endMarker') is None else str(op['endMarker'])
-        target = _substitute(str(op.get('targetDirectory') or ''), substitutions).strip('/')
+        target = rule.substitute(str(op.get('targetDirectory') or '')).strip('/')
         kwargs = {'Bucket': bucket, 'Prefix': prefix}
         if begin:
             kwargs['StartAfter'] = begin
@@ -269,7 +250,7 @@ def export_s3(root, fstype, job, manifest, s3):
                 continue
             if key.endswith('/'):
                 continue  # a folder marker: directories come from the keys below it
-            name = _substitute(key, substitutions)
+            name = rule.substitute(key)
             rel = _safe_relpath('/'.join(p for p in (target, name) if p), fstype)
             status = 'Exported'
             if rel is None:
