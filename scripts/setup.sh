@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(dosfstools ntfs-3g fusefat exfat-fuse exfatprogs mtools fdisk udev rsync shellcheck openssl util-linux e2fsprogs openssh-server openssh-client iproute2 dovecot-imapd poppler-utils)
+APT_PACKAGES=(dosfstools ntfs-3g fusefat exfat-fuse exfatprogs mtools fdisk udev rsync shellcheck openssl util-linux e2fsprogs openssh-server openssh-client iproute2 dovecot-imapd poppler-utils graphviz chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
