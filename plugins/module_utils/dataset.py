@@ -167,7 +167,10 @@ class _Lister:
 
     def close(self):
         if self.pool is not None:
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            except TypeError:  # Python 3.8: no cancel_futures
+                self.pool.shutdown(wait=True)
 
 
 RECENT_NS = 60 * 10 ** 9
@@ -178,8 +181,8 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
 
     ``rule`` is an ``s3keys.KeyRule``. Files that changed after the scan began are findings.
     ``recheck`` reads metadata a second time at the end: ``all`` files, only files changed in the
-    minute before the scan (``recent``, the default: files still being written), or ``none``; files whose size, mtime
-    or ctime moved in between are findings. ``hook(rel)`` is called after each file's metadata
+    minute before the scan (``recent``, the default: files still being written), or ``none``;
+    files whose size, mtime or ctime moved in between are findings. ``hook(rel)`` is called after each file's metadata
     was read (tests). ``workers`` threads list directories ahead of the walk."""
     if not os.path.isdir(root):
         raise ValueError('the source %s is not a directory (or does not exist)' % root)
@@ -195,6 +198,8 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
     files = result.files
     prefix, pairs, searches = rule.prefix, rule.substitutions, [p.search for p in rule.patterns]
     max_size = s3keys.MAX_OBJECT_BYTES
+    fast = folded is None
+    new_entry = tuple.__new__
     for pattern, message in rule.bad_patterns:
         result.findings.append(finding(BAD_PATTERN, '', 'ignore pattern %r does not compile (%s); the service '
                                        'passes over it' % (pattern, message)))
@@ -233,9 +238,16 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
                 key = prefix + rel
                 for old, new in pairs:
                     key = key.replace(old, new)
-                if (st.st_mode & 0o170000 == 0o100000 and rel.isascii() and key.isascii() and 0 < len(key) <= 1024
-                        and rel != 'SIGNATURE' and st.st_size <= max_size and st.st_ctime_ns <= started_ns
-                        and key not in keys and folded is None and euid == 0 and not any(s(rel) for s in searches)):
+                size, ctime = st.st_size, st.st_ctime_ns
+                ok = (st.st_mode & 0o170000 == 0o100000 and ctime <= started_ns and rel.isascii() and key.isascii()
+                      and 0 < len(key) <= 1024 and size <= max_size and fast and key not in keys
+                      and rel != 'SIGNATURE' and (euid == 0 or st.st_uid == euid and st.st_mode & 0o400))
+                if ok:
+                    for search in searches:
+                        if search(rel):
+                            ok = False
+                            break
+                if ok:
                     keys[key] = rel
                 else:
                     problem = _special(rel, entry, st) or _check_file(rel, st, rule, euid, groups, keys, folded,
@@ -243,9 +255,9 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
                     if problem:
                         result.findings.append(problem)
                         continue
-                files.append(FileEntry(rel, key, st.st_size, st.st_mtime_ns))
-                if recent_ns is not False and (recent_ns is None or st.st_ctime_ns >= recent_ns):
-                    again.append((len(files) - 1, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                files.append(new_entry(FileEntry, (rel, key, size, st.st_mtime_ns)))
+                if recent_ns is not False and (recent_ns is None or ctime >= recent_ns):
+                    again.append((len(files) - 1, size, st.st_mtime_ns, ctime))
             result.directories.extend(rel for rel, _path in subdirs)
             for rel, path in reversed(subdirs):
                 stack.append((rel, path, lister.submit(path)))

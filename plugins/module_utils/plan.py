@@ -94,27 +94,32 @@ class Planner:
         self.findings = []
         self.root = _Node('')
         self.total_blocks = 0
+        last_dir, last_node = None, None
         for entry in files:
             if max_file is not None and entry.size > max_file:
                 self.findings.append(dataset.finding(
                     dataset.TOO_BIG_FOR_FILESYSTEM, entry.path, '%d bytes; the file system holds files of at most %d '
                     'bytes' % (entry.size, max_file)))
                 continue
-            self._add(entry)
+            parent = entry.path.rpartition('/')[0]
+            if parent != last_dir:  # files come grouped by directory (scan order): one lookup each
+                last_dir, last_node = parent, self._node(parent)
+            last_node.files.append(entry)
         self._sum(self.root)
 
     def cost(self, size):
         return -(-size // self.block) * self.block + self.overhead
 
-    def _add(self, entry):
+    def _node(self, path):
         node = self.root
-        parts = entry.path.split('/')
-        for part in parts[:-1]:
+        if not path:
+            return node
+        for part in path.split('/'):
             child = node.dirs.get(part)
             if child is None:
                 child = node.dirs[part] = _Node(part if not node.path else node.path + '/' + part)
             node = child
-        node.files.append(entry)
+        return node
 
     def _sum(self, root):
         # Iterative post-order: deep trees must not hit the recursion limit.
@@ -125,7 +130,9 @@ class Planner:
             stack.extend(node.dirs.values())
         for seq, node in enumerate(reversed(order)):
             node.seq = seq
-            node.blocks = (self.block if node.path else 0) + sum(self.cost(f.size) for f in node.files)
+            block = self.block
+            node.blocks = ((block if node.path else 0) + self.overhead * len(node.files)
+                           + sum(-(-f.size // block) * block for f in node.files))
             node.bytes = sum(f.size for f in node.files)
             node.count = len(node.files)
             for child in node.dirs.values():
@@ -229,9 +236,12 @@ def make_plan(files, drives=(), drive_size=None, block_size=4096, overhead=0, ma
         'block_size': block_size,
     }
     if room:
-        # How many drives of drive_size the whole set needs under the same rule, from scratch.
-        fresh = []
-        Planner(files, block_size, overhead, max_file).pack(fresh, room)
+        # How many drives of drive_size the whole set needs under the same rule, from scratch
+        # (the same tree: packing does not change it).
+        fresh = targets
+        if drives:
+            fresh = []
+            planner.pack(fresh, room)
         result['drives_needed'] = len(fresh)
         result['drives_needed_at_least'] = -(-planner.total_blocks // room)
         if targets:
