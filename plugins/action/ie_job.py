@@ -17,6 +17,7 @@ from ansible_collections.awsie.importexport.plugins.module_utils.jobs import Job
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
     MAX_MANIFEST_BYTES, ManifestError, parse_manifest, secrets_of)
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId, normalize_job_id
+from ansible_collections.awsie.importexport.plugins.plugin_utils import mail_action
 from ansible_collections.awsie.importexport.plugins.plugin_utils.api_action import ApiAction
 
 OLD_MEANING = ('manifest_src %s is not on the controller, so it was read from the managed host, as ie_job used to. '
@@ -35,6 +36,8 @@ class ActionModule(ApiAction):
             task.fail_json(msg=str(exc), action='none')
         manifest = self._manifest(task, task_vars)
         self._mask_secrets(task, manifest)
+        if p['transport'] == 'email':
+            mail_action.ie_job(task, manifest, job_id, p['manifest_src'])
         cache = LookupCache(p['lookup_cache'], p['endpoint_url'], p['access_key']) if p['lookup_cache'] else None
         try:
             jobs = cache.load() if cache else None

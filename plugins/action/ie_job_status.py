@@ -11,6 +11,7 @@ from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiE
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
     JobError, moved_since, normalize_job_ids, previous_jobs, summarize_status, wait_for_statuses)
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId
+from ansible_collections.awsie.importexport.plugins.plugin_utils import mail_action
 from ansible_collections.awsie.importexport.plugins.plugin_utils.api_action import ApiAction
 
 
@@ -30,9 +31,12 @@ class ActionModule(ApiAction):
             except JobError as exc:
                 task.fail_json(msg=str(exc))
 
-        results, waited_out, rounds = wait_for_statuses(
-            task.client, job_ids, wait_for=p['wait_for'], timeout=p['wait_timeout'], interval=p['poll_interval'],
-            concurrency=p['concurrency'])
+        if p['transport'] == 'email':
+            results, waited_out, rounds = mail_action.statuses(task, job_ids)
+        else:
+            results, waited_out, rounds = wait_for_statuses(
+                task.client, job_ids, wait_for=p['wait_for'], timeout=p['wait_timeout'], interval=p['poll_interval'],
+                concurrency=p['concurrency'])
         jobs, failed, counts = [], [], {}
         for job_id in job_ids:
             status = results[job_id]
@@ -45,6 +49,8 @@ class ActionModule(ApiAction):
             jobs.append(entry)
 
         result = dict(changed=False, jobs=jobs, rounds=rounds, counts=counts)
+        if p['transport'] == 'email':
+            result['mail'] = task.mail
         if p['wait_for']:
             result['waited_out'] = waited_out
         if p['since'] is not None:

@@ -42,6 +42,7 @@ options:
   validate_certs:
     description:
       - Verify the endpoint's TLS certificate. Only turn this off for a test endpoint.
+      - With C(transport=email) (modules that have it), the SMTP and IMAP servers' certificates too.
     type: bool
     default: true
   ca_bundle:
@@ -50,6 +51,7 @@ options:
         path that does not exist is an error.
       - If not set, the environment variable E(AWS_CA_BUNDLE) is used, then the system store
         (or E(REQUESTS_CA_BUNDLE)).
+      - With C(transport=email) (modules that have it), also trusted for the SMTP and IMAP servers.
     type: path
     aliases: [aws_ca_bundle]
   signature_method:

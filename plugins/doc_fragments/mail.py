@@ -14,7 +14,7 @@ options:
   transport:
     description:
       - How to talk to the service. V(api) is the Query API (2010 on).
-      - V(email) is the e-mail workflow of 2009: command mails (C(CREATE JOB) with the manifest attached,
+      - V(email) is the e-mail workflow of 2009, command mails (C(CREATE JOB) with the manifest attached,
         C(GET STATUS), C(UPDATE JOB), C(CANCEL JOB)) sent over SMTP to O(mail_to), and the service's
         C(SUCCESS)/C(ERROR) replies read over IMAP from O(imap_folder). Every command mail is also kept
         in O(imap_sent_folder), which is how a re-run finds what an earlier run sent and what was answered.
@@ -48,7 +48,7 @@ options:
     type: str
   mail_from:
     description:
-      - The sender address of the command mails: the address registered with the service for the
+      - The sender address of the command mails, the address registered with the service for the
         account (the service answers any other with C(InvalidSender)). Required with O(transport=email).
     type: str
   mail_to:
@@ -93,7 +93,7 @@ options:
   reply_timeout:
     description:
       - Seconds to wait for the reply to a command mail (0 to 604800). The service of 2009 answered
-        "within one business day"; a run that stops waiting can be run again: it waits for the same reply
+        "within one business day"; a run that stops waiting can be run again, it waits for the same reply
         and sends nothing new.
     type: float
     default: 600

@@ -20,6 +20,8 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import (
     DEFAULT_ENDPOINT, SIGNATURE_METHODS, QueryClient)
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_client import REQUIRED_IF as MAIL_REQUIRED_IF
+from ansible_collections.awsie.importexport.plugins.module_utils.mail_client import argument_spec as mail_argument_spec
 
 # Numeric options: (lowest, highest, whether the lowest itself is allowed). NaN, infinities
 # and values such as 1e308 are refused by these bounds.
@@ -76,10 +78,10 @@ _SPECS = {
             manifest_content=dict(type='str', no_log=True),
             job_id=dict(type='str'),
             lookup_cache=dict(type='path'),
-            **CONCURRENCY),
+            **CONCURRENCY, **mail_argument_spec()),
         mutually_exclusive=[('manifest_src', 'manifest_content')],
         required_if=[('state', 'present', ('manifest_src', 'manifest_content'), True),
-                     ('state', 'absent', ('job_id', 'manifest_src', 'manifest_content'), True)],
+                     ('state', 'absent', ('job_id', 'manifest_src', 'manifest_content'), True)] + MAIL_REQUIRED_IF,
         required_by={'remote_src': ('manifest_src',)}),
     'ie_job_status': lambda: dict(argument_spec=dict(
         wait_for=dict(type='list', elements='str'),
@@ -87,7 +89,7 @@ _SPECS = {
         poll_interval=dict(type='float', default=60.0),
         since=dict(type='raw'),
         fail_on_job_error=dict(type='bool', default=True),
-        **JOB_IDS, **CONCURRENCY)),
+        **JOB_IDS, **CONCURRENCY, **mail_argument_spec()), required_if=MAIL_REQUIRED_IF),
     'ie_job_info': lambda: dict(argument_spec=dict(
         max_jobs=dict(type='int'),
         page_size=dict(type='int'),

@@ -96,7 +96,7 @@ def summarize_status(job_id, status):
     out = {name: status.get(name) for name in STATUS_FIELDS}
     out['job_id'] = out['job_id'] or job_id
     out['terminal'] = is_terminal(out['progress_code'])
-    out['device_id'] = quick_device_id(status.get('current_manifest'))
+    out['device_id'] = status.get('device_id') or quick_device_id(status.get('current_manifest'))  # by mail: the reply's
     return out
 
 

@@ -26,10 +26,19 @@ description:
     nothing is created, updated or canceled.
   - Runs on the controller, in the process of its action plugin (see the notes); O(manifest_src)
     and O(lookup_cache) are controller paths.
+  - "With O(transport=email), the e-mail workflow of 2009 instead: C(CREATE JOB) with the manifest attached
+    exactly as its bytes, C(UPDATE JOB) (with O(job_id); the updated manifest and its version 1.0 SIGNATURE,
+    computed with O(secret_key), attached), C(CANCEL JOB); the reply that answers the mail sent
+    (C(In-Reply-To)) gives the job id. The same drive, job type and canonical manifest as a C(CREATE JOB)
+    already answered in the mailbox is that job (nothing is sent); a C(CREATE JOB) sent by a run that was
+    killed before its reply is waited for, not sent again. A changed manifest without O(job_id) is a new
+    C(CREATE JOB), as the 2009 guide says; the service then replaces the drive's older job (one job per device).
+    RV(signature_file_contents) is the version 1.0 SIGNATURE computed on the controller (with O(secret_key))."
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.mail
   - awsie.importexport.attributes
   - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
@@ -37,7 +46,10 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
-    details: The service validates the manifest with C(ValidateOnly=true); nothing is created or changed.
+    details:
+      - The service validates the manifest with C(ValidateOnly=true); nothing is created or changed.
+      - With O(transport=email) nothing is sent (the mails have no validate-only form); RV(action) says which
+        command would be sent.
   vault:
     description: Can automatically decrypt Ansible vaulted files.
     support: full
@@ -167,7 +179,9 @@ device_id:
   type: str
   sample: WD-WCC4N1234567
 action:
-  description: What was done, V(none), V(created), V(updated), V(validated) (check mode), V(cancel) (check mode) or V(canceled).
+  description:
+    - What was done, V(none), V(created), V(updated), V(validated) (check mode), V(cancel) (check mode) or V(canceled).
+    - With O(transport=email) in check mode, V(create) or V(update) name the mail that would be sent.
   returned: always
   type: str
   sample: created
@@ -199,10 +213,30 @@ canceled:
   elements: str
   sample: [53TX4]
 recovered_from:
-  description: The error code after which the created job was found by looking it up rather than from the CreateJob answer.
+  description:
+    - The error code after which the created job was found by looking it up rather than from the CreateJob answer.
+    - With O(transport=email), the Message-ID of the mail an earlier run sent whose reply this run picked up.
   returned: when the CreateJob answer was lost
   type: str
   sample: ConnectionError
+replaced:
+  description: With O(transport=email), the drive's older job the service canceled for this one (one job per device).
+  returned: when a C(CREATE JOB) replaced a job
+  type: list
+  elements: str
+  sample: [53TX4]
+mail:
+  description:
+    - With O(transport=email), the mails of this task. C(sent) lists the command mails sent (C(message_id),
+      C(subject), C(to), C(date), C(again) when a mail whose first sending was interrupted was sent again);
+      C(received) the replies read (C(message_id), C(subject), C(in_reply_to), C(status), C(code)).
+  returned: when O(transport=email)
+  type: dict
+  sample: {"sent": [{"message_id": "<create.1795466692712908770.cda381894cbe281d@example.com>", "subject": "CREATE JOB",
+            "to": "awsimportexport@amazon.com", "date": "2026-11-23T20:44:53Z"}],
+           "received": [{"message_id": "<reply.1795466693406403552.12e7b063f419571a@amazon.com>",
+                         "subject": "RE: CREATE JOB", "status": "SUCCESS", "code": null,
+                         "in_reply_to": "<create.1795466692712908770.cda381894cbe281d@example.com>"}]}
 api_calls:
   description: Requests sent to the service, retries included, in total and per action.
   returned: always

@@ -19,10 +19,14 @@ description:
     terminal code), asking again only for the jobs not there yet.
   - With O(since), the result of an earlier run, reports which jobs moved.
   - Poll a fleet in one task on the controller (C(run_once) or a play on C(localhost)), not one task per host.
+  - With O(transport=email), one C(GET STATUS) mail per job (all sent first, the replies then waited for
+    together); each reply's C(DEVICE CODE), C(JOB CODE) and the other fields fill the same keys. An C(ERROR)
+    reply (such as C(InvalidJobId)) or no reply within O(reply_timeout) is that job's RV(jobs[].error).
 author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.mail
   - awsie.importexport.attributes
   - awsie.importexport.attributes.API
   - ansible.builtin.action_common_attributes
@@ -30,7 +34,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
-    details: Only reads; runs the same in check mode.
+    details: Only reads; runs the same in check mode (with O(transport=email) the C(GET STATUS) mails are sent too).
 options:
   job_ids:
     description:
@@ -208,6 +212,18 @@ api_calls:
   returned: always
   type: dict
   sample: {"requests": 2, "retries": 0, "by_action": {"GetStatus": 2}}
+mail:
+  description:
+    - With O(transport=email), the mails of this task. C(sent) lists the command mails sent (C(message_id),
+      C(subject), C(to), C(date), C(again) when a mail whose first sending was interrupted was sent again);
+      C(received) the replies read (C(message_id), C(subject), C(in_reply_to), C(status), C(code)).
+  returned: when O(transport=email)
+  type: dict
+  sample: {"sent": [{"message_id": "<create.1795466692712908770.cda381894cbe281d@example.com>", "subject": "CREATE JOB",
+            "to": "awsimportexport@amazon.com", "date": "2026-11-23T20:44:53Z"}],
+           "received": [{"message_id": "<reply.1795466693406403552.12e7b063f419571a@amazon.com>",
+                         "subject": "RE: CREATE JOB", "status": "SUCCESS", "code": null,
+                         "in_reply_to": "<create.1795466692712908770.cda381894cbe281d@example.com>"}]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -19,6 +19,7 @@ from ansible_collections.awsie.importexport.plugins.module_utils.mail_client imp
 from ansible_collections.awsie.importexport.plugins.module_utils.mail_jobs import MailJobs, MailReplyError, NoReplyError
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import build_signature_file
 
+from tests.support.playbooks import changed_tasks
 from tests.support.service import DEMO_ACCESS_KEY as AK, DEMO_SECRET_KEY as SK, import_manifest
 
 AK2, SK2 = 'AKIAI44QH8DHBEXAMPLE', 'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY'
@@ -262,3 +263,149 @@ def test_a_run_killed_after_sending_finds_its_reply_on_the_next_run_and_sends_no
     assert result['job_id'] == log[0]['job_id'] and result['recovered_from'] == log[0]['message_id']
     assert jobs.mailbox.sent == [] and len(mail_log(service)) == 1  # nothing new sent
     assert [r.message_id for r in jobs.mailbox.sent_records()] == [log[0]['message_id']]
+
+
+# ------------------------------------------------------------------ ie_job / ie_job_status with transport: email
+
+def mail_options(service, user=OPS, password=OPS_PASSWORD, **extra):
+    options = dict(transport='email', smtp_host='127.0.0.1', smtp_port=service.mail['smtp_port'], smtp_user=user,
+                   smtp_password=password, mail_from=user, imap_port=service.mail['imap_port'], imap_password=password,
+                   ca_bundle=service.mail['ca_bundle'], reply_timeout=30, secret_key=SK)
+    options.update(extra)
+    return options
+
+
+def play(tasks, options, result_file=None):
+    """A playbook whose ie_job and ie_job_status tasks get ``options`` (module_defaults); ``tasks``: YAML text."""
+    text = ('- hosts: localhost\n  gather_facts: false\n  module_defaults:\n'
+            '    awsie.importexport.ie_job: &mail %s\n    awsie.importexport.ie_job_status: *mail\n  tasks:\n%s'
+            % (json.dumps(options), tasks))
+    if result_file:
+        text += ('    - name: Save the results\n      ansible.builtin.copy:\n        dest: %s\n'
+                 '        content: "{{ {\'job\': job | default(none), \'status\': status | default(none)} | to_json }}"\n'
+                 % result_file)
+    return text
+
+
+def results(path):
+    with open(path, encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+def test_the_main_job_by_mail_create_sign_receive_complete_with_the_data_in_s3(mail_service, loop_drive, playbook, tmp_path):
+    service = mail_service(step_seconds=1)
+    bucket = service.new_bucket()
+    manifest = tmp_path / 'drive1.yml'
+    manifest.write_bytes(crlf(import_manifest(AK, bucket)).encode())  # CRLF, as a Windows editor saves it
+    drive = loop_drive('ext4')
+    os.makedirs(os.path.join(drive.mountpoint, 'photos'))
+    with open(os.path.join(drive.mountpoint, 'photos', 'a.jpg'), 'wb') as handle:
+        handle.write(b'\xff\xd8 picture')
+    with open(os.path.join(drive.mountpoint, 'notes.txt'), 'wb') as handle:
+        handle.write(b'hello\n')
+    out = str(tmp_path / 'out.json')
+    tasks = ('    - name: CREATE JOB by mail\n      awsie.importexport.ie_job:\n        manifest_src: %s\n      register: job\n'
+             '    - name: Sign the drive (SIGNATURE 1.0, on the controller)\n      awsie.importexport.ie_signature:\n'
+             '        dest: %s\n        job_id: "{{ job.job_id }}"\n        manifest_src: %s\n        secret_key: %s\n'
+             % (manifest, drive.mountpoint, manifest, SK))
+    proc = playbook.run(play(tasks, mail_options(service), out))
+    job = results(out)['job']
+    assert job['action'] == 'created' and job['changed'] and job['device_id'] == 'DEV001'
+    assert [s['subject'] for s in job['mail']['sent']] == [m.CREATE]
+    assert [(r['subject'], r['status']) for r in job['mail']['received']] == [('RE: CREATE JOB', m.SUCCESS)]
+    with open(os.path.join(drive.mountpoint, 'SIGNATURE'), encoding='utf-8') as handle:
+        signature = handle.read()
+    assert signature == job['signature_file_contents'] and signature.startswith('version: 1.0\n')
+    assert signature == build_signature_file(SK, job['job_id'], manifest.read_bytes(), '1.0').decode()
+
+    received = service.receive(job['job_id'], drive.mountpoint)
+    assert received['signature'].startswith('SIGNATURE 1.0 for job %s matches' % job['job_id'])
+    wait = ('    - name: GET STATUS by mail until Complete\n      awsie.importexport.ie_job_status:\n'
+            '        job_ids: ["%s"]\n        wait_for: [Complete]\n        wait_timeout: 60\n        poll_interval: 1\n'
+            '      register: status\n' % job['job_id'])
+    playbook.run(play(wait, mail_options(service), out))
+    status = results(out)['status']
+    entry = status['jobs'][0]
+    assert entry['progress_code'] == 'Complete' and entry['device_id'] == 'DEV001' and entry['terminal']
+    assert entry['log_bucket'] == bucket and entry['log_key'] == 'import-log-%s' % job['job_id']
+    assert all(s['subject'] == m.STATUS for s in status['mail']['sent'])
+    objects = service.s3_client().list_objects_v2(Bucket=bucket)['Contents']
+    assert sorted(o['Key'] for o in objects) == ['import-log-%s' % job['job_id'], 'notes.txt', 'photos/a.jpg']
+    body = service.s3_client().get_object(Bucket=bucket, Key='photos/a.jpg')['Body'].read()
+    assert body == b'\xff\xd8 picture'
+    proc = playbook.run(play(tasks, mail_options(service), out))  # a re-run: the same job, nothing sent
+    again = results(out)['job']
+    assert again['job_id'] == job['job_id'] and again['action'] == 'none' and again['mail']['sent'] == []
+    assert [t for t, _host in changed_tasks(proc.stdout)] == ['Save the results']  # the job and the SIGNATURE as they were
+    assert [r['command'] for r in mail_log(service)].count(m.CREATE) == 1
+
+
+@pytest.mark.parametrize('case', ['NoSuchBucket', 'InvalidJobId', 'InvalidSender'])
+def test_an_error_reply_fails_the_task_naming_its_code(mail_service, playbook, tmp_path, case):
+    service = mail_service()
+    manifest = tmp_path / 'm.yml'
+    manifest.write_text(import_manifest(AK, 'no-such-bucket' if case == 'NoSuchBucket' else service.new_bucket()))
+    options = mail_options(service, STRANGER, STRANGER_PASSWORD) if case == 'InvalidSender' else mail_options(service)
+    if case == 'InvalidJobId':
+        task = '    - awsie.importexport.ie_job_status:\n        job_ids: [QQQQ9]\n'
+    else:
+        task = '    - awsie.importexport.ie_job:\n        manifest_src: %s\n' % manifest
+    proc = playbook.run(play(task, options), expect_rc=2)
+    assert 'was answered ERROR, CODE %s' % case in proc.stdout
+
+
+def test_no_reply_within_the_timeout_fails_saying_what_was_sent_when(mail_service, playbook, tmp_path):
+    from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
+    service = mail_service()
+    write_mail_faults(service.state_dir, drop_replies=1)
+    manifest = tmp_path / 'm.yml'
+    manifest.write_text(import_manifest(AK, service.new_bucket()))
+    proc = playbook.run(play('    - awsie.importexport.ie_job:\n        manifest_src: %s\n' % manifest,
+                             mail_options(service, reply_timeout=2)), expect_rc=2)
+    sent = mail_log(service)[0]
+    assert 'no reply to CREATE JOB %s, sent to awsimportexport@amazon.com at' % sent['message_id'] in proc.stdout
+    assert 'within reply_timeout (2s)' in proc.stdout
+
+
+def test_a_playbook_killed_after_sending_is_run_again_and_finds_its_reply(mail_service, playbook, tmp_path):
+    from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
+    from tests.support.processes import end_group  # pylint: disable=import-outside-toplevel
+    service = mail_service()
+    write_mail_faults(service.state_dir, reply_delay=8)
+    manifest = tmp_path / 'm.yml'
+    manifest.write_text(import_manifest(AK, service.new_bucket()))
+    out = str(tmp_path / 'out.json')
+    text = play('    - awsie.importexport.ie_job:\n        manifest_src: %s\n      register: job\n' % manifest,
+                mail_options(service), out)
+    path = tmp_path / 'kill.yml'
+    path.write_text(text)
+    first = subprocess.Popen(['ansible-playbook', '-i', playbook.inventory, str(path)], env=playbook.env(),  # pylint: disable=consider-using-with
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not mail_log(service) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    end_group(first)
+    log = mail_log(service)
+    assert len(log) == 1 and log[0]['delivered'] == 0  # sent, not answered yet
+    playbook.run(str(path))
+    job = results(out)['job']
+    assert job['job_id'] == log[0]['job_id'] and job['recovered_from'] == log[0]['message_id']
+    assert job['mail']['sent'] == [] and len(mail_log(service)) == 1  # nothing new sent
+    assert job['mail']['received'][0]['in_reply_to'] == log[0]['message_id']
+
+
+def test_passwords_never_appear_even_at_vvvv(mail_service, playbook, tmp_path):
+    service = mail_service()
+    manifest = tmp_path / 'm.yml'
+    manifest.write_text(import_manifest(AK, service.new_bucket()))
+    tasks = ('    - awsie.importexport.ie_job:\n        manifest_src: %s\n      register: job\n'
+             '    - awsie.importexport.ie_job_status:\n        job_ids: ["{{ job.job_id }}"]\n'
+             '    - awsie.importexport.ie_job_status:\n        job_ids: ["{{ job.job_id }}"]\n        imap_password: %s\n'
+             '      ignore_errors: true\n' % (manifest, OPS_PASSWORD + '-wrong'))
+    proc = playbook.run(play(tasks, mail_options(service)), verbosity=4)
+    output = proc.stdout + proc.stderr
+    assert 'refused the login' in output and 'GET STATUS' in output  # the runs did what they should
+    for secret in (OPS_PASSWORD, OPS_PASSWORD + '-wrong', SK):
+        assert secret not in output
