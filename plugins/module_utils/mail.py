@@ -33,6 +33,7 @@ import hashlib
 import html
 import re
 import secrets
+import textwrap
 import time
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -130,14 +131,17 @@ def _one_line(value):
 
 def render_fields(fields, status=None):
     """The body: ``status`` (SUCCESS/ERROR) then ``LABEL: value`` lines; ``fields`` maps result keys
-    (or labels) to values; None values are left out; values are made one line each."""
+    (or labels) to values; None values are left out; a long value goes on over indented lines
+    (at most 76 characters each, so a plain-text body needs no transfer encoding)."""
     lines = [status] if status else []
     given = dict(fields)
     order = [key for _label, key in FIELDS] + [k for k in given if k not in LABELS]
     for key in order:
         if key not in given or given[key] is None:
             continue
-        lines.append('%s: %s' % (LABELS.get(key, str(key).upper()), _one_line(given[key])))
+        text = '%s: %s' % (LABELS.get(key, str(key).upper()), _one_line(given[key]))
+        lines.extend(textwrap.wrap(text, 76, subsequent_indent='    ', break_long_words=False, break_on_hyphens=False)
+                     or [text])
     return '\n'.join(lines) + '\n'
 
 
@@ -325,6 +329,9 @@ def parse_fields(text, need_status=False):
             found = _STATUS_RE.match(line)
             if found:
                 status, started = found.group(1).upper(), True
+            continue
+        if line and last is not None and raw_line[:1].isspace():
+            fields[last] = ('%s %s' % (fields[last], line)).strip()  # an indented line goes on with the field
             continue
         if line.startswith('>') or _END_RE.match(line):
             break

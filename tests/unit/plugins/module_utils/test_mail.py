@@ -143,6 +143,15 @@ def test_a_reply_body_is_read_leniently():
                       'log_bucket': 'logs'}
 
 
+def test_a_long_value_is_wrapped_into_indented_lines_and_read_back_whole():
+    value = ('The field bucket: is not valid; see JOB CODE: Complete and >= 5 -- words ' * 4).strip()
+    body = m.render_fields({'description': value, 'job_id': 'X452D'}, m.ERROR)
+    assert all(len(line) <= 76 for line in body.splitlines())
+    assert m.parse_fields(body, need_status=True) == (m.ERROR, {'job_id': 'X452D', 'description': value})
+    raw = reply_to(create_mail(), m.ERROR, {'description': value})
+    assert b'Content-Transfer-Encoding: 7bit' in raw  # plain text, readable as it is
+
+
 def test_quoted_text_below_the_answer_is_not_read():
     body = 'ERROR\nCODE: InvalidJobId\n\nOn Mon, 1 Jun 2009, ops@example.com wrote:\n> JOBID: X452D\n> SUCCESS\n'
     assert m.parse_fields(body, need_status=True) == ('ERROR', {'code': 'InvalidJobId'})
