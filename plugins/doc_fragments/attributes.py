@@ -17,10 +17,14 @@ class ModuleDocFragment:
     DOCUMENTATION = r'''
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 '''
 
@@ -31,15 +35,20 @@ attributes:
     API = r'''
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details: The module runs on the controller, in the process of its action plugin; no module file and no
       argument (the secret key among them) is written to any temporary directory.
   action_group:
+    description: Action is part of action_group(s), for convenient setting of module_defaults.
+    support: N/A
     version_added: 0.1.0
     membership: [awsie.importexport.ie]
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   bypass_host_loop:
+    description: Forces a 'global' task that does not execute per host.
     support: none
 '''
 
@@ -47,10 +56,13 @@ attributes:
     FILES = r'''
 attributes:
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
   async:
+    description: Supports being used with the C(async) keyword.
     support: none
   bypass_host_loop:
+    description: Forces a 'global' task that does not execute per host.
     support: none
   safe_file_operations:
     description: Uses Ansible's strategy to make file operations atomic.

@@ -94,7 +94,7 @@ options:
     description:
       - Keep a timestamped copy of a SIGNATURE that is replaced or removed, next to it, named
         C(SIGNATURE.<pid>.<YYYY-MM-DD@HH-MM-SS>~) (no colon, so FAT and NTFS accept it).
-      - Only a regular file is copied: a symbolic link is never followed, so nothing outside the
+      - Only a regular file is copied; a symbolic link is never followed, so nothing outside the
         drive is ever copied onto it.
       - The copy lies in the drive root and will be imported unless the manifest's C(ignore)
         list covers it (for example V(^SIGNATURE[.].*~$)).
