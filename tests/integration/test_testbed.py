@@ -301,6 +301,15 @@ CHILD = textwrap.dedent('''\
     ''').format(repo=REPO)
 
 
+def _ended(proc):
+    """Wait for a child of _child_until; keep the end of its stderr in proc.stderr_text; close its pipes."""
+    code = proc.wait(timeout=30)
+    proc.stderr_text = proc.stderr.read()[-3000:]
+    proc.stdout.close()
+    proc.stderr.close()
+    return code
+
+
 def _child_until(step, tmp_path, stop_at=None):
     script = tmp_path / 'child.py'
     script.write_text(CHILD)
@@ -328,7 +337,7 @@ def test_a_signal_during_setup_leaves_nothing(signum, step, tmp_path):
     assert _leftovers(state['run_id'], state['rundir'])['netns'], 'nothing was set up before the signal'
     proc.send_signal(signum)
     # The process still ends by the signal (SIGINT: KeyboardInterrupt, which Python turns back into SIGINT).
-    assert proc.wait(timeout=30) == -signum, proc.stderr.read()[-3000:]
+    assert _ended(proc) == -signum, proc.stderr_text
     _nothing_left(state['run_id'], state['rundir'], [tuple(p) for p in state['pids']])
 
 
@@ -343,14 +352,14 @@ def test_sigterm_at_any_moment_of_setup_leaves_nothing(tmp_path, record_property
         pass
     setup = time.monotonic() - started
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == -signal.SIGTERM
+    assert _ended(proc) == -signal.SIGTERM, proc.stderr_text
     _nothing_left(state['run_id'], state['rundir'])
     record_property('setup_3_hosts_s', round(setup, 2))
     for fraction in (0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95):
         proc, state = _child_until('begin', tmp_path, 'end')
         time.sleep(setup * fraction)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == -signal.SIGTERM, proc.stderr.read()[-3000:]
+        assert _ended(proc) == -signal.SIGTERM, proc.stderr_text
         _nothing_left(state['run_id'], state['rundir'])
 
 
@@ -359,7 +368,7 @@ def test_cleanup_stale_removes_a_sigkilled_run_and_spares_live_ones(testbed, tmp
     run_id, rundir = state['run_id'], state['rundir']
     pids = [tuple(p) for p in state['pids']]
     proc.kill()
-    proc.wait(timeout=10)
+    _ended(proc)
     left = _leftovers(run_id, rundir, pids)
     assert left['netns'] and left['loops'] and left['rundir'] and left['processes'], left
     fuse = [(pid, tb._start_time(pid)) for name in tb.netns_list() if name.startswith(tb.PREFIX + run_id)  # pylint: disable=protected-access

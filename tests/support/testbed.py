@@ -937,9 +937,10 @@ class Testbed:
             finally:
                 for sock in (src, dst):
                     try:
-                        sock.shutdown(socket.SHUT_RDWR)
+                        sock.shutdown(socket.SHUT_RDWR)  # wakes the other direction's recv
                     except OSError:
                         pass
+                    sock.close()
 
         def serve():
             while listener.fileno() != -1:
