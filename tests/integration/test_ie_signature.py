@@ -312,3 +312,55 @@ def test_backup_on_fat_keeps_the_old_signature_under_a_name_fat_accepts(loop_dri
     assert len(backups) == 1 and ':' not in backups[0] and backups[0].endswith('~')
     assert open(os.path.join(drive.mountpoint, backups[0])).read() == old
     assert open(os.path.join(drive.mountpoint, 'SIGNATURE')).read() == CONTENTS_V2
+
+
+# --- docs/signature.md's verification recipe, as written, on drives drive_prepare prepared --------
+DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'docs', 'signature.md')
+PREPARE = os.path.join(os.path.dirname(DOC), '..', 'playbooks', 'prepare_drives.yml')
+
+
+def doc_recipe():
+    """The first YAML block of the section "Verifying drives before shipping", verbatim."""
+    text = open(DOC).read()
+    section = text[text.index('## Verifying drives before shipping'):]
+    return section.split('```yaml\n', 1)[1].split('```', 1)[0]
+
+
+def test_the_verification_recipe_of_the_docs(loop_drive, playbook, ie_service, tmp_path):
+    bucket = ie_service.new_bucket('verify')
+    drive = loop_drive('ext4', size_mb=24, mount=False)
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'a.txt').write_text('alpha\n')
+    address = {'name': 'Test Operator', 'street1': '1 Test St', 'city': 'Seattle', 'stateOrProvince': 'WA',
+               'postalCode': '98104', 'phoneNumber': '206-555-0100', 'country': 'USA'}
+    group_vars = dict(drive_prepare_manifest_dir=str(tmp_path / 'manifests'), drive_prepare_endpoint_url=ie_service.url,
+                      drive_prepare_access_key=ie_service.access_key, drive_prepare_secret_key=ie_service.secret_key,
+                      drive_prepare_manifest_defaults={'accessKeyId': ie_service.access_key, 'eraseDevice': True,
+                                                       'returnAddress': address})
+    inv = tmp_path / 'hosts.yml'
+    inv.write_text(json.dumps({'ie_drive_hosts': {'vars': group_vars, 'hosts': {'host1': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+        'drive_prepare_mount_root': str(tmp_path / 'mnt'),
+        'drive_prepare_drives': [{'name': 'd1', 'device': drive.device, 'data_src': str(data),
+                                  'manifest': {'bucket': bucket}}]}}}}))
+    playbook.run(PREPARE, inventory=str(inv))
+    assert not os.path.ismount(str(tmp_path / 'mnt' / 'd1'))  # the role gave the drive back
+
+    recipe = doc_recipe()
+    where = dict(verify_mount_root=str(tmp_path / 'verify'))  # not /mnt on the test machine
+    proc = playbook.run(recipe, inventory=str(inv), extra_vars=where, args=['--diff'])
+    assert 'failed=0' in proc.stdout and 'changed=0' in proc.stdout
+    assert not os.path.ismount(str(tmp_path / 'verify' / 'd1'))
+
+    # A drive whose SIGNATURE is not the expected one (here: signed for another manifest) fails the
+    # check, and is given back too.
+    sheet_path = tmp_path / 'manifests' / 'host1-jobs.json'
+    sheet = json.loads(sheet_path.read_text())
+    other = tmp_path / 'other-manifest.yml'
+    other.write_bytes(open(sheet[0]['manifest'], 'rb').read().replace(bucket.encode(), bucket.encode() + b'-x'))
+    sheet[0]['manifest'] = str(other)
+    sheet_path.write_text(json.dumps(sheet))
+    proc = playbook.run(recipe, inventory=str(inv), extra_vars=where, expect_rc=2)
+    assert "Compare each drive's SIGNATURE with the expected one" in proc.stdout and 'failed=1' in proc.stdout
+    assert not os.path.ismount(str(tmp_path / 'verify' / 'd1'))
