@@ -128,8 +128,6 @@ class MailBook:
             job['state'] = 'Canceled'
         elif reply.code in DEAD_REPLY_CODES:
             job['state'] = reply.code[:-len('JobId')]
-        elif rec.command == maillib.STATUS and reply.ok and reply.fields.get('progress_code') in ('Canceled', 'Expired'):
-            job['state'] = reply.fields['progress_code']
 
     def live(self, device_id=None, job_type=None):
         """Live jobs (of a drive, of a job type), newest first."""
@@ -154,7 +152,8 @@ class MailJobs:
 
     # ------------------------------------------------------------ mail
     def book(self):
-        records = self.mailbox.sent_records()
+        # GET STATUS mails say nothing the book needs (and are the most): their replies are not read.
+        records = [r for r in self.mailbox.sent_records() if r.command != maillib.STATUS]
         return MailBook(records, self.mailbox.replies_for([r.message_id for r in records]))
 
     def _send(self, command, fields=None, attachments=(), headers=None):
