@@ -244,6 +244,7 @@ def test_loaded_jobs_are_reconciled_once_and_both_reports_give_verified_and_miss
     playbook.run(LOAD, extra_vars={'src': str(src), 'dest': drive.mountpoint, 'ledger': str(ledger)})
     with open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'w') as handle:
         handle.write(job['signature_file_contents'])
+    os.sync()  # a mount namespace made meanwhile (a test bed) may hold the mount: get the data into the image now
     drive.umount()
     (manifests / 'station1-jobs.json').write_text(json.dumps([
         {'host': 'station1', 'drive': 'usb1', 'device_id': 'WD-7', 'job_id': job['job_id'],
