@@ -255,7 +255,7 @@ def _decode(part):
 
 def _is_attachment(part):
     try:
-        disposition = str(part.get('Content-Disposition', '')).split(';')[0].strip().lower()
+        disposition = str(part.get('Content-Disposition', '')).split(';', maxsplit=1)[0].strip().lower()
         return disposition == 'attachment' or part.get_filename() is not None
     except Exception:  # pylint: disable=broad-except
         return True

@@ -328,7 +328,7 @@ def test_waiting_for_a_code_asks_again_each_interval(world):
         world.service.jobs['JZZZ1']['state'] = 'Complete'
 
     results, waited_out, rounds = world.jobs().wait_for_statuses(['JZZZ1'], wait_for=['Complete'], timeout=100,
-                                                                  interval=10, sleep=sleep)
+                                                                 interval=10, sleep=sleep)
     assert rounds == 2 and naps == [10] and waited_out == [] and results['JZZZ1']['progress_code'] == 'Complete'
 
 
