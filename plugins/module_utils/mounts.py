@@ -320,4 +320,3 @@ def carry_out(run, plan, src, path):
         raise MountError('mounting %s at %s failed: %s' % (src, path, (err or out).strip()), rc=rc)
     raise MountError('%s ran, but findmnt does not show %s at %s; the mount was taken back'
                      % (plan['command'][0], src, path))
-

@@ -60,7 +60,7 @@ def test_read_regular_file_refuses_a_fifo_without_blocking(tmp_path):
 
 
 @pytest.mark.parametrize('make,kind', [
-    (lambda p: os.mkdir(p), 'a directory'),
+    (os.mkdir, 'a directory'),
     (lambda p: socket.socket(socket.AF_UNIX).bind(p), 'a socket'),
 ])
 def test_read_regular_file_names_what_it_found(tmp_path, make, kind):
