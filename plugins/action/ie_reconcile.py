@@ -44,8 +44,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         kwargs = reconcile.module_kwargs()
-        kwargs.pop('supports_check_mode')
-        outcome = ArgumentSpecValidator(kwargs.pop('argument_spec'), **kwargs).validate(dict(self._task.args))
+        validator = ArgumentSpecValidator(kwargs['argument_spec'], mutually_exclusive=kwargs['mutually_exclusive'],
+                                          required_together=kwargs['required_together'],
+                                          required_one_of=kwargs['required_one_of'], required_if=kwargs['required_if'])
+        outcome = validator.validate(dict(self._task.args))
         secrets = outcome._no_log_values
         if outcome.error_messages:
             result.update(failed=True, msg=outcome.errors.msg)

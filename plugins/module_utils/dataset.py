@@ -294,7 +294,7 @@ def _check_file(rel, st, rule, euid, groups, keys, folded, started_ns):
         return _no(NOT_UTF8, rel, 'the name is not valid UTF-8; the service fails it (400 InvalidFileName)')
     if rel == s3keys.SIGNATURE_NAME:
         return _no(SIGNATURE, rel, 'a file named SIGNATURE in the root would be taken for the drive\'s '
-                       'signature; rename it')
+                   'signature; rename it')
     if rule.is_ignored(rel):
         return _no(IGNORED, rel, 'the manifest\'s ignore patterns skip it')
     key = rule.key_of(rel)
@@ -303,10 +303,10 @@ def _check_file(rel, st, rule, euid, groups, keys, folded, started_ns):
     size = s3keys.key_bytes(key)
     if size > s3keys.MAX_KEY_BYTES:
         return _no(KEY_TOO_LONG, rel, 'its S3 key is %d bytes after prefix and substitutions; S3 takes at most %d'
-                       % (size, s3keys.MAX_KEY_BYTES))
+                   % (size, s3keys.MAX_KEY_BYTES))
     if st.st_size > s3keys.MAX_OBJECT_BYTES:
         return _no(FILE_TOO_LARGE, rel, '%d bytes; an S3 object holds at most 5 TiB (%d bytes)'
-                       % (st.st_size, s3keys.MAX_OBJECT_BYTES))
+                   % (st.st_size, s3keys.MAX_OBJECT_BYTES))
     if not _readable(st, euid, groups):
         return _no(UNREADABLE, rel, 'no read permission for this user; run with become or fix the mode')
     if st.st_ctime_ns > started_ns:
@@ -314,12 +314,12 @@ def _check_file(rel, st, rule, euid, groups, keys, folded, started_ns):
     first = keys.get(key)
     if first is not None:
         return _no(COLLISION, rel, 'gets the same S3 key as %s (%s); one would overwrite the other'
-                       % (first, key))
+                   % (first, key))
     if folded is not None:
         other = folded.get(rel.casefold())
         if other is not None:
             return _no(CASE_COLLISION, rel, 'differs from %s only in case; the drive\'s file system does not '
-                           'tell them apart' % other)
+                       'tell them apart' % other)
         folded[rel.casefold()] = rel
     keys[key] = rel
     return None, key

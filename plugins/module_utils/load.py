@@ -297,8 +297,8 @@ class Loader:
             result['excluded']['reserved-name'] = len(scan.files) - len(files)
         result['findings'] = scan.findings[:MAX_LISTED]
         seen = {f.path for f in files}
-        result['vanished'] = sum(1 for p in self.previous if p not in seen and (self.selection is None
-                                                                              or self.selection.wants_file(p)))
+        wanted = self.selection.wants_file if self.selection is not None else (lambda path: True)
+        result['vanished'] = sum(1 for p in self.previous if p not in seen and wanted(p))
         progress = Progress(self.progress_path, len(files), sum(f.size for f in files), self.progress_interval)
         done_bytes = 0
         flushed = time.monotonic()

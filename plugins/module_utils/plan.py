@@ -78,8 +78,8 @@ class Drive:
     def as_dict(self):
         out = dict(self.spec)
         out.update({'name': self.name, 'capacity_bytes': self.capacity, 'used_bytes': self.used,
-               'free_bytes': self.capacity - self.used, 'bytes': self.bytes, 'files': self.files,
-               'items': sorted(self.items, key=lambda p: ledger.sort_key(p) if p != '.' else [])})
+                    'free_bytes': self.capacity - self.used, 'bytes': self.bytes, 'files': self.files,
+                    'items': sorted(self.items, key=lambda p: ledger.sort_key(p) if p != '.' else [])})
         return out
 
 

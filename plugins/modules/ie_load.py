@@ -257,8 +257,8 @@ def main():
     except (load.LoadError, ledger.LedgerError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
-        module.fail_json(msg='cannot load %s onto %s: %s (%s)' % (p['src'], p['dest'], exc.strerror or exc,
-                                                                 exc.filename or 'no file name'))
+        module.fail_json(msg='cannot load %s onto %s: %s (%s)'
+                             % (p['src'], p['dest'], exc.strerror or exc, exc.filename or 'no file name'))
     result['changed'] = bool(result['copied'] or result['removed_partials'])
     # "skipped" and "failed" are Ansible's own result keys (a truthy one marks the task skipped
     # or failed): the counts use other names at the top level and their plain names in counts.
@@ -268,9 +268,9 @@ def main():
     result['counts'] = dict(copied=result['copied'], skipped=result['skipped_files'], failed=failed,
                             bytes=result['bytes'], removed_partials=result['removed_partials'])
     if failed:
+        first = result['failed_files'][0]
         module.fail_json(msg='%d file(s) could not be copied, first %s: %s; the others were loaded and are in the '
-                             'ledger, run the load again' % (failed, result['failed_files'][0]['path'],
-                                                              result['failed_files'][0]['error']), **result)
+                             'ledger, run the load again' % (failed, first['path'], first['error']), **result)
     module.exit_json(**result)
 
 

@@ -24,7 +24,7 @@ description:
     C(too-big-for-drives), C(too-big-for-filesystem) (FAT32 holds files up to 4 GiB - 1)."
   - The plan counts room in the drive's blocks (each file rounded up to O(block_size), one block
     per directory). The largest units go first; a directory stays whole on the first drive where
-    it fits, else it is split. Each drive gets RV(drives[].items), the files and whole
+    it fits, else it is split. Each drive in RV(drives) gets C(items), the files and whole
     directories to load onto it, for M(awsie.importexport.ie_load)'s O(awsie.importexport.ie_load#module:include).
   - With O(drive_size), says how many drives of that size the whole set needs.
   - Writes nothing; check mode is the same run.
@@ -247,13 +247,14 @@ def main():
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg='cannot scan %s: %s' % (exc.filename or p['src'], exc.strerror or exc))
-    findings = scan.findings + result.pop('findings')
+    findings = scan.findings + result['findings']
     counts = {}
     for item in findings:
         counts[item['rule']] = counts.get(item['rule'], 0) + 1
-    module.exit_json(changed=False, findings=findings[:p['max_findings']], finding_counts=counts,
-                     findings_blocking=sum(1 for f in findings if f['severity'] == 'error'),
-                     directories=len(scan.directories), scan_seconds=round(scan.seconds, 3), **result)
+    result.update(changed=False, findings=findings[:p['max_findings']], finding_counts=counts,
+                  findings_blocking=sum(1 for f in findings if f['severity'] == 'error'),
+                  directories=len(scan.directories), scan_seconds=round(scan.seconds, 3))
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

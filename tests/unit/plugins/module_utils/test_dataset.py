@@ -117,8 +117,8 @@ def test_empty_key_and_case_collisions(tmp_path):
     write(root, 'A/b.txt')
     write(root, 'a/B.txt')
     result = dataset.scan(root, s3keys.KeyRule(substitutions={'gone.txt': ''}), case_insensitive=True)
-    assert sorted((f['path'], f['rule']) for f in result.findings) == [('a/B.txt', 'case-collision'),
-                                                                      ('gone.txt', 'key-empty')]
+    expected = [('a/B.txt', 'case-collision'), ('gone.txt', 'key-empty')]
+    assert sorted((f['path'], f['rule']) for f in result.findings) == expected
     assert not dataset.scan(root, s3keys.KeyRule()).findings
 
 

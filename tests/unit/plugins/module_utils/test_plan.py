@@ -21,7 +21,7 @@ def generated_tree(count, seed):
     sizes = {}
     while len(sizes) < count:
         depth = rng.randint(0, 3)
-        dirs = '/'.join('d%d' % rng.randint(0, 6) for _ in range(depth))
+        dirs = '/'.join('d%d' % rng.randint(0, 6) for _level in range(depth))
         name = 'f%05d' % len(sizes)
         size = int(rng.paretovariate(1.2) * 20000) if rng.random() < 0.98 else rng.randint(50, 400) * MB
         sizes[(dirs + '/' if dirs else '') + name] = size if rng.random() > 0.02 else 0
