@@ -51,3 +51,15 @@ def test_molecule_job_status_converges_is_idempotent_and_verifies_on_the_test_be
     # destroy canceled the scenario's jobs
     jobs = all_jobs(ie_service)
     assert len(jobs) == 2 and all(job['is_canceled'] for job in jobs)
+
+
+def test_molecule_drive_prepare_converges_is_idempotent_and_verifies_on_the_test_bed(
+        testbed_factory, ie_service, tmp_path):
+    bed = testbed_factory(hosts=2, fstypes=['ext4', 'fat32'], groups=['ie_drive_hosts'], drive_size_mb=48)
+    bed.forward_port(urlsplit(ie_service.url).port)
+    proc = molecule(bed, ie_service, 'drive_prepare', tmp_path, IE_MOLECULE_BUCKET=ie_service.new_bucket('molecule'))
+    create, prepare, converge, idempotence = recaps(proc.stdout)[:4]
+    assert converge['host01'] > 0 and converge['host02'] > 0
+    assert idempotence == {'host01': 0, 'host02': 0}, proc.stdout[-8000:]
+    jobs = all_jobs(ie_service)
+    assert len(jobs) == 2 and all(job['is_canceled'] for job in jobs)
