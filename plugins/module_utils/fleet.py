@@ -37,6 +37,8 @@ ERROR_CODES_AS_PROGRESS = {'ExpiredJobIdException': 'Expired', 'CanceledJobIdExc
 STAGES = ('created', 'received', 'loading', 'loaded', 'returned')
 STATE_JOB_KEYS = ('job_id', 'location_code', 'progress_code', 'changed_at', 'changed_at_exact', 'host', 'drive',
                   'device_id', 'reconcile')
+ROW_STATUS_KEYS = ('job_id', 'job_type', 'location_code', 'location_message', 'progress_code', 'progress_message',
+                   'carrier', 'tracking_number', 'creation_date', 'error_count', 'log_bucket', 'log_key')
 RECONCILE_COUNTS = ('verified', 'missing', 'different', 'failed', 'ignored', 'total')
 
 
@@ -123,8 +125,8 @@ def problem_message(problems, names=None):
         else:
             hint = 'see the error and retry'
         first = items[0]['message']
-        parts.append('%s for %d job(s): %s (%s%s)' % (code, len(items), ids, hint,
-                                                       (': "%s"' % first) if first else ''))
+        quoted = (': "%s"' % first) if first else ''
+        parts.append('%s for %d job(s): %s (%s%s)' % (code, len(items), ids, hint, quoted))
     return ('GetStatus failed: %s. Nothing was written: the reports and the saved poll are as they were.'
             % '; '.join(parts))
 
@@ -364,9 +366,7 @@ def fleet_report(poll, known=(), sheet_rows=(), previous=None, now=None, alert_c
     for job in statuses:
         job_id = job['job_id']
         row = dict(naming.get(job_id) or {})
-        row.update({k: job.get(k) for k in ('job_id', 'job_type', 'location_code', 'location_message',
-                                             'progress_code', 'progress_message', 'carrier', 'tracking_number',
-                                             'creation_date', 'error_count', 'log_bucket', 'log_key')})
+        row.update({k: job.get(k) for k in ROW_STATUS_KEYS})
         row['stage'], row['progress_percent'], row['failed'] = stage(job)
         row['bar'] = 'failed' if row['failed'] else ('done' if row['stage'] in ('loaded', 'returned') else 'running')
         row['expires_at'], left = expiry(job, now, expiry_days)

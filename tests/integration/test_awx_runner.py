@@ -14,7 +14,6 @@ import sys
 
 import yaml
 
-from tests.integration.fixtures import REPO
 from tests.integration.jobs_helpers import quiet_client
 from tests.support.service import import_manifest
 

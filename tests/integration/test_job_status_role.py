@@ -232,8 +232,8 @@ LOAD = '''
 def test_loaded_jobs_are_reconciled_once_and_both_reports_give_verified_and_missing_counts(
         playbook, ie_service, loop_drive, tmp_path):
     bucket = ie_service.new_bucket('rec')
-    job = quiet_client(ie_service).create_job('Import', import_manifest(ie_service.access_key, bucket, 'prefix: imp/\n',
-                                                                          device_id='WD-7'))
+    manifest = import_manifest(ie_service.access_key, bucket, 'prefix: imp/\n', device_id='WD-7')
+    job = quiet_client(ie_service).create_job('Import', manifest)
     src = tmp_path / 'src'
     for index in range(12):
         (src / ('dir%d' % (index % 3))).mkdir(parents=True, exist_ok=True)
