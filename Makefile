@@ -33,5 +33,8 @@ bench: $(STAMP)
 build: $(STAMP)
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
 
+docs: $(STAMP)
+	$(PY) scripts/build_docs.py
+
 clean:
 	rm -rf .build tests/output
