@@ -688,7 +688,12 @@ class Testbed:
             # The anchor is the host's PID 1 (a reaper): it holds the host's PID, UTS and mount
             # namespaces, so sshd can stop and the host stays; when it ends, so does every process
             # of the host.
-            script = 'echo %s > /proc/sys/kernel/hostname && mount --bind %s /mnt' % (host.hostname, host.mnt)
+            # The new mount namespace starts as a copy of the machine's: drop the copies of drives
+            # mounted elsewhere at this moment (loop devices, FUSE), or they stay busy for as long
+            # as this host lives, whoever unmounts them in the root namespace.
+            script = ("findmnt -rn -o TARGET,SOURCE,FSTYPE | awk '$2 ~ /^\\/dev\\/loop/ || $3 ~ /^fuse(blk|\\.|$)/ {print $1}' "
+                      "| sort -r | while read -r t; do umount -l \"$t\" 2>/dev/null; done; ")
+            script += 'echo %s > /proc/sys/kernel/hostname && mount --bind %s /mnt' % (host.hostname, host.mnt)
             script += ''.join(' && mount --bind %s %s' % (empty, path) for path in rc_files)
             script += ' && exec %s -S -E -c "$0"' % python
             proc = self._popen(['ip', 'netns', 'exec', host.netns, 'unshare', '--uts', '--mount', '--propagation', 'private',
