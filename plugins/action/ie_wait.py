@@ -42,6 +42,10 @@ def _pick(progress, name):
     return None
 
 
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def describe_progress(progress, elapsed):
     """One line from a progress file: files, bytes, rate, time left (what is known of them)."""
     if not isinstance(progress, dict):
@@ -53,27 +57,33 @@ def describe_progress(progress, elapsed):
         parts.append('%s%s files' % ('{:,}'.format(int(files)), ' of {:,}'.format(int(files_total)) if files_total else ''))
     if done is not None:
         parts.append('%s%s' % (human(done), ' of %s' % human(total) if total else ''))
-    seconds = progress.get('elapsed') if isinstance(progress.get('elapsed'), (int, float)) else elapsed
-    rate = progress.get('rate') if isinstance(progress.get('rate'), (int, float)) else (
-        done / seconds if done is not None and seconds else None)
+    seconds = _number(progress.get('elapsed')) or elapsed
+    rate = _number(progress.get('rate'))
+    if rate is None and done is not None and seconds:
+        rate = done / seconds
     if rate:
         parts.append('%s/s' % human(rate))
-        if total and done is not None and total >= done:
-            parts.append('about %s left' % duration((total - done) / rate))
+    eta = _number(progress.get('eta'))
+    if eta is None and rate and total and done is not None and total >= done:
+        eta = (total - done) / rate
+    if eta is not None:
+        parts.append('about %s left' % duration(eta))
     parts.append('running for %s' % duration(elapsed))
     return ', '.join(parts)
 
 
 def normalise_jobs(given):
-    """``{jid, name, progress_path}`` from registered async results (skipped items left out) or dicts."""
+    """``{key, jid, name, progress_path, record_path}`` from registered async results (skipped items left
+    out) or dicts; a job with a ``record_path`` and no job id is one an earlier run may have left running."""
     jobs = []
     for job in given:
         item = job.get('item') if isinstance(job.get('item'), dict) else {}
         jid = job.get('jid') or job.get('ansible_job_id')
-        if not jid or job.get('skipped'):
+        record = job.get('record_path') or item.get('record_path')
+        if job.get('skipped') or not (jid or record):
             continue
-        jobs.append(dict(jid=to_text(jid), name=job.get('name') or item.get('name'),
-                         progress_path=job.get('progress_path') or item.get('progress_path')))
+        jobs.append(dict(key=len(jobs), jid=to_text(jid) if jid else None, name=job.get('name') or item.get('name'),
+                         progress_path=job.get('progress_path') or item.get('progress_path'), record_path=record))
     return jobs
 
 
@@ -99,11 +109,10 @@ class ActionModule(ActionBase):
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=to_text(exc))
             return result
-        host = task_vars.get('inventory_hostname', '?') if task_vars else '?'
+        host = (task_vars or {}).get('inventory_hostname', '?')
         async_dir = args['async_dir'] or self._remote_expand_user(self.get_shell_option('async_dir', default='~/.ansible_async'))
         jobs = normalise_jobs(args['jobs'])
-        order = [job['jid'] for job in jobs]
-        pending = dict((job['jid'], job) for job in jobs)
+        pending = dict((job['key'], job) for job in jobs)
         done = {}
         start = time.monotonic()
         interval = max(args['interval'], 1)
@@ -111,38 +120,49 @@ class ActionModule(ActionBase):
         while pending:
             now = time.monotonic()
             if now - start >= args['timeout']:
-                names = ', '.join(job.get('name') or jid for jid, job in pending.items())
+                names = ', '.join(job.get('name') or job['jid'] or '?' for job in pending.values())
                 result.update(failed=True, msg='still running after %s: %s (they go on; run the play again to pick up '
                                                'where they are)' % (duration(now - start), names))
                 break
-            wait = max(min(next_line - now, args['timeout'] - (now - start), max(args['wait'], interval)), 0.5)
+            wait = max(min(next_line - now, args['timeout'] - (now - start), interval), 0.5)
             answer = self._execute_module(module_name='awsie.importexport.ie_wait', task_vars=task_vars, module_args=dict(
-                jobs=list(pending.values()), wait=wait, async_dir=async_dir, interval=interval))
+                jobs=[dict((k, v) for k, v in job.items() if k != 'announced') for job in pending.values()],
+                wait=wait, async_dir=async_dir, interval=interval))
             if answer.get('failed'):
                 result.update(failed=True, msg='cannot read the state of the jobs on %s: %s' % (host, answer.get('msg')))
                 break
-            elapsed = time.monotonic() - start
-            for item in answer.get('jobs', []):
-                job = pending.get(item['jid'])
-                if job is None:
-                    continue
-                name = job.get('name') or item['jid']
-                if item['finished']:
-                    outcome = item.get('result') or {}
-                    done[item['jid']] = dict(name=job.get('name'), jid=item['jid'], finished=True,
-                                             elapsed=round(elapsed, 1), result=outcome)
-                    pending.pop(item['jid'])
-                    display.display('[%s] %s: %s after %s' % (host, name, 'failed' if outcome.get('failed') else 'done',
-                                                              duration(elapsed)))
-                elif time.monotonic() >= next_line:
-                    display.display('[%s] %s: %s' % (host, name, describe_progress(item.get('progress'), elapsed)))
+            self._report(host, answer.get('jobs', []), pending, done, time.monotonic() - start, time.monotonic() >= next_line)
             if time.monotonic() >= next_line:
                 next_line += interval * max(int((time.monotonic() - next_line) // interval) + 1, 1)
-        results = [done.get(jid) or dict(name=pending[jid].get('name'), jid=jid, finished=False) for jid in order]
-        failed = [r for r in results if r.get('finished') and r['result'].get('failed')]
+        results = [done.get(job['key']) or dict(name=job.get('name'), jid=job['jid'], finished=False) for job in jobs]
+        failed = [r for r in results if r.get('finished') and r['result'].get('failed') and not r.get('adopted')]
         result.update(results=results, elapsed=round(time.monotonic() - start, 1),
                       changed=any(r.get('finished') and r['result'].get('changed') for r in results))
         if failed and not result.get('failed'):
             result.update(failed=True, msg='; '.join('%s: %s' % (r['name'] or r['jid'], r['result'].get('msg') or 'failed')
                                                      for r in failed))
         return result
+
+    @staticmethod
+    def _report(host, answers, pending, done, elapsed, due):
+        """Move finished jobs from ``pending`` to ``done`` and print what is worth a line."""
+        for item in answers:
+            job = pending.get(item.get('key'))
+            if job is None:
+                continue
+            name = job.get('name') or item.get('jid') or '?'
+            earlier = 'the load an earlier run left ' if item.get('adopted') else ''
+            if item['finished']:
+                outcome = item.get('result') or {}
+                done[job['key']] = dict(name=job.get('name'), jid=item.get('jid'), finished=True, elapsed=round(elapsed, 1),
+                                        result=outcome, adopted=bool(item.get('adopted')))
+                pending.pop(job['key'])
+                if item.get('jid'):
+                    display.display('[%s] %s: %s%s after %s' % (host, name, earlier,
+                                                                'failed' if outcome.get('failed') else 'done',
+                                                                duration(elapsed)))
+            elif due or not job.get('announced'):
+                job['announced'] = True
+                display.display('[%s] %s: %s%s' % (host, name, 'still running from an earlier run, waiting for it: '
+                                                   if item.get('adopted') else '',
+                                                   describe_progress(item.get('progress'), elapsed)))

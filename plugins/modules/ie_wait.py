@@ -25,6 +25,7 @@ author:
   - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
@@ -45,6 +46,9 @@ options:
       - C(progress_path), a JSON file on the host the job writes its progress to (keys such as
         C(files_done), C(files_total), C(bytes_done), C(bytes_total), C(elapsed)); default
         C(item.progress_path).
+      - C(record_path), a file on the host where the job id is kept while the job runs; default
+        C(item.record_path). A job given with C(record_path) and no job id is one an interrupted
+        run left behind - the job recorded there, if it still runs, is waited for.
     type: list
     elements: dict
     required: true
@@ -64,8 +68,8 @@ options:
     description: Internal - the directory of the async status files; set by the action plugin.
     type: path
 notes:
-  - A job keeps running on the host when the play is interrupted; see the role's documentation for
-    what a re-run does with it.
+  - A job keeps running on the host when the play is interrupted (Ctrl-C). With C(record_path), a
+    re-run can wait for it before it starts the same work again.
 seealso:
   - module: ansible.builtin.async_status
 '''
@@ -119,16 +123,62 @@ def _read_json(path):
         return None
 
 
-def status(async_dir, job):
-    """The job's status file: (finished, result or None)."""
-    path = os.path.join(async_dir, str(job['jid']))
+def status(async_dir, jid, adopting):
+    """The job's status file: (finished, result or None). ``adopting``: a job of an earlier run whose
+    status file is gone simply ended (nothing to wait for)."""
+    path = os.path.join(async_dir, jid)
     if not os.path.exists(path):
+        if adopting:
+            return True, {}
         return True, dict(failed=True, msg='the status file of job %s is gone (%s); the host may have restarted, '
-                                           'run the play again' % (job['jid'], path))
+                                           'run the play again' % (jid, path))
     data = _read_json(path)
     if not isinstance(data, dict) or data.get('started') and not data.get('finished'):
         return False, None
     return True, data
+
+
+def _read_record(path):
+    try:
+        with open(path) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def _write_record(path, jid):
+    if _read_record(path) == jid:
+        return
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    with open(tmp, 'w') as handle:
+        handle.write(jid + '\n')
+    os.replace(tmp, path)
+
+
+def _forget(async_dir, jid, record):
+    for path in (os.path.join(async_dir, jid), record if record and _read_record(record) == jid else None):
+        if path and os.path.exists(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def answer(async_dir, job):
+    jid, record = job.get('jid'), job.get('record_path')
+    adopting = not jid
+    if adopting:
+        jid = _read_record(record) if record else None
+        if not jid:
+            return dict(key=job.get('key'), jid=None, name=job.get('name'), finished=True, result={}, progress=None)
+    elif record:
+        _write_record(record, jid)
+    finished, result = status(async_dir, jid, adopting)
+    return dict(key=job.get('key'), jid=jid, name=job.get('name'), finished=finished, result=result, adopted=adopting,
+                progress=_read_json(job['progress_path']) if job.get('progress_path') else None)
 
 
 def main():
@@ -145,20 +195,16 @@ def main():
     async_dir = module.params['async_dir'] or os.path.expanduser('~/.ansible_async')
     deadline = time.monotonic() + max(module.params['wait'], 0)
     while True:
-        answers = []
-        for job in module.params['jobs']:
-            finished, result = status(async_dir, job)
-            answers.append(dict(jid=job['jid'], name=job.get('name'), finished=finished, result=result,
-                                progress=_read_json(job['progress_path']) if job.get('progress_path') else None))
+        try:
+            answers = [answer(async_dir, job) for job in module.params['jobs']]
+        except OSError as exc:
+            module.fail_json(msg='cannot record or read the state of the jobs: %s' % exc)
         if any(a['finished'] for a in answers) or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
-    for answer in answers:
-        if answer['finished'] and os.path.exists(os.path.join(async_dir, answer['jid'])):
-            try:
-                os.unlink(os.path.join(async_dir, answer['jid']))
-            except OSError:
-                pass
+    for item, job in zip(answers, module.params['jobs']):
+        if item['finished'] and item['jid']:
+            _forget(async_dir, item['jid'], job.get('record_path'))
     module.exit_json(changed=False, jobs=answers)
 
 

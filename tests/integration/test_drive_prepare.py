@@ -12,8 +12,11 @@ loop drives, against the local Import/Export service.
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
+import sys
+import time
 
 import pytest
 
@@ -170,7 +173,9 @@ def test_hosts_load_at_the_same_time_and_a_second_run_changes_nothing_on_ext4_fa
         assert listing(drive) == sorted(['SIGNATURE'] + ['part%d.bin' % i for i in range(6)]
                                         + (['lost+found'] if drive.fstype == 'ext4' else [])), host
 
+    sheets = dict((n, open(os.path.join(out_dir, n)).read()) for n in os.listdir(out_dir) if n.endswith('-jobs.json'))
     second = playbook.run(PREPARE, inventory=inv)
+    assert sheets == dict((n, open(os.path.join(out_dir, n)).read()) for n in sheets)
     assert all(r['changed'] == 0 and r['failed'] == 0 for r in recap(second.stdout).values()), second.stdout[-3000:]
     again_check = playbook.run(PREPARE, inventory=inv, check=True)
     assert all(r['changed'] == 0 for r in recap(again_check.stdout).values()), again_check.stdout[-3000:]
@@ -282,4 +287,47 @@ def test_a_fat32_drive_takes_no_file_over_4_gib(fstype, loop_drive, playbook, ie
     inv = inventory(tmp_path, {'host1': [{'name': 'f1', 'device': drive.device, 'data_src': str(src),
                                           'manifest': {'bucket': bucket}}]}, ie_service)
     proc = playbook.run(PREPARE, inventory=inv, check=True, expect_rc=2)
-    assert 'larger than FAT32 allows' in proc.stdout and 'video.mkv' in proc.stdout
+    assert 'video.mkv' in proc.stdout and 'FAT32' in proc.stdout and 'mount the drive' not in proc.stdout.lower()
+
+
+def test_ctrl_c_during_a_load_then_a_rerun_waits_for_that_load_and_finishes(loop_drive, playbook, ie_service, tmp_path):
+    """The operator's Ctrl-C stops ansible-playbook, not the load on the host (async). The next run
+    must not start a second load beside it: it waits for it, then completes the drive."""
+    bucket = ie_service.new_bucket('ctrlc')
+    drive = loop_drive('fat32', size_mb=96, mount=False)  # fusefat: a few MB/s, slow enough to interrupt
+    names = ['part%02d.bin' % i for i in range(40)]
+    src = make_tree(tmp_path / 'data', dict((name, 1024 * 1024) for name in names))
+    inv = inventory(tmp_path, {'host1': [{'name': 'f1', 'device': drive.device, 'data_src': src,
+                                          'manifest': {'bucket': bucket}}]}, ie_service)
+    state = tmp_path / 'mnt' / 'host1' / '.ie-state'
+    progress, record = state / 'host1-f1.progress.json', state / 'host1-f1.job'
+    out = open(str(tmp_path / 'interrupted.txt'), 'w')
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inv, PREPARE],
+                            cwd=REPO, env=playbook.env(), stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while not (progress.exists() and record.exists()) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert progress.exists() and record.exists() and proc.poll() is None, open(out.name).read()[-3000:]
+        assert json.loads(progress.read_text())['phase'] == 'loading'
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out.close()
+    assert proc.returncode != 0
+    assert json.loads(progress.read_text())['phase'] == 'loading'  # the load goes on without ansible-playbook
+
+    rerun = playbook.run(PREPARE, inventory=inv)
+    assert re.search(r'\[host1\] f1: (still running from an earlier run|the load an earlier run left done)',
+                     rerun.stdout), rerun.stdout[-3000:]
+    assert listing(drive) == sorted(names + ['SIGNATURE'])
+    ledger = os.path.join(os.path.dirname(inv), 'ie-manifests', 'host1-f1.ledger.jsonl')
+    with open(ledger) as handle:
+        paths = [json.loads(line).get('path') for line in handle if line.strip()]
+    assert sorted(p for p in paths if p) == names
+    assert not record.exists()
+    assert str(tmp_path) not in open('/proc/mounts').read()
+    again = playbook.run(PREPARE, inventory=inv)
+    assert recap(again.stdout)['host1']['changed'] == 0, again.stdout[-3000:]
