@@ -51,9 +51,15 @@ def sort_key(path):
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(',', ':'), ensure_ascii=False)
+_TEXT = json.encoder.encode_basestring  # what the encoder above uses for text (C when available)
+_LEDGER_FIELDS = frozenset(('key', 'md5', 'mtime_ns', 'path', 'size'))
 
 
 def dumps_line(obj):
+    if obj.keys() == _LEDGER_FIELDS and type(obj['size']) is int and type(obj['mtime_ns']) is int:
+        # A ledger record: the same bytes as the encoder gives, a few times faster (loads run it per file).
+        return ('{"key":%s,"md5":%s,"mtime_ns":%d,"path":%s,"size":%d}\n' % (
+            _TEXT(obj['key']), _TEXT(obj['md5']), obj['mtime_ns'], _TEXT(obj['path']), obj['size'])).encode('utf-8')
     return (_ENCODER.encode(obj) + '\n').encode('utf-8')
 
 

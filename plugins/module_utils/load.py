@@ -268,17 +268,17 @@ class Loader:
         if size >= PIPELINE_BYTES:
             md5, total = _pipelined(src_fd, dest_fd, self.buffers)
         else:
+            # Small files: read the size the scan saw, no extra call to meet the end; a file that
+            # grew meanwhile is caught by the size/mtime/ctime check after the copy.
             md5 = hashlib.md5()
-            view = memoryview(self.buffers[0])
             total = 0
-            while True:
-                count = os.readv(src_fd, [self.buffers[0]])
-                if not count:
+            while total < size:
+                data = os.read(src_fd, size - total)
+                if not data:
                     break
-                chunk = view[:count]
-                md5.update(chunk)
-                _write_all(dest_fd, chunk)
-                total += count
+                md5.update(data)
+                _write_all(dest_fd, memoryview(data))
+                total += len(data)
         self.copied_bytes += total
         if total != size:
             raise OSError(errno.EAGAIN, 'read %d bytes where the scan saw %d; it changed' % (total, size))

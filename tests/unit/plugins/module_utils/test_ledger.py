@@ -116,3 +116,17 @@ def test_compare_names_missing_extra_and_different():
     old = {r['path']: r for r in (rec('a'), rec('b'), rec('c'))}
     new = {r['path']: r for r in (rec('a'), rec('b', size=9), rec('d'))}
     assert ledger.compare(old, new) == {'missing': ['c'], 'extra': ['d'], 'different': ['b'], 'same': 1}
+
+
+@settings(max_examples=200, deadline=None)
+@given(path=st.text(min_size=1).filter(lambda p: '\x00' not in p), key=st.text(), size=st.integers(0, 2 ** 63),
+       mtime=st.integers(-2 ** 63, 2 ** 63))
+def test_fast_ledger_lines_are_the_encoders_bytes(path, key, size, mtime):
+    record = {'path': path, 'key': key, 'size': size, 'mtime_ns': mtime, 'md5': hashlib.md5(path.encode('utf-8', 'replace')).hexdigest()}
+    slow = (json.dumps(record, sort_keys=True, separators=(',', ':'), ensure_ascii=False) + '\n').encode('utf-8', 'surrogatepass')
+    try:
+        fast = ledger.dumps_line(record)
+    except UnicodeEncodeError:
+        assert any(0xD800 <= ord(c) <= 0xDFFF for c in path + key)  # lone surrogates are not text, either way
+        return
+    assert fast == slow
