@@ -10,6 +10,11 @@ The demo is playbooks; this script sets the stage, runs them, and cleans up:
    and ``poll_jobs.yml`` until every job is terminal;
 4. prints the report and the objects in S3, and checks every job is Complete with every file in S3.
 
+``--hosts N`` (``make demo HOSTS=N``): the same job over SSH on N hosts of the multi-host test bed
+(``tests/support/testbed.py``), one drive each (ext4, FAT32, NTFS in turn), with
+``playbooks/ship.yml`` run twice (the second must change nothing), the inventory's role variables
+in ``docs/examples/demo/fleet.yml``.
+
 ``--offline``: no service; ``docs/examples/demo/sign_offline.yml`` writes and verifies SIGNATUREs
 of drives with fixed job ids. Everything made (service, mounts, loop devices, images, work
 directory) is removed on the way out, also on SIGINT/SIGTERM/SIGHUP. Exit status 0 means every
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import time
 import traceback
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -33,11 +39,14 @@ from tests.support.drives import LoopDrive, unmount  # noqa: E402
 from tests.support.playbooks import PlaybookRunner, changed_tasks, recap  # noqa: E402
 from tests.support.processes import Cleanup, raise_on_signals  # noqa: E402
 from tests.support.service import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, IEService  # noqa: E402
+from tests.support.testbed import Testbed  # noqa: E402
 from ansible_collections.awsie.importexport.plugins.module_utils import signing  # noqa: E402
 
 EXAMPLES = os.path.join(REPO, 'docs', 'examples')
 DEMO = os.path.join(EXAMPLES, 'demo')
 INVENTORY = os.path.join(DEMO, 'inventory.yml')
+FLEET = os.path.join(DEMO, 'fleet.yml')
+DATASETS = ('photos', 'ledgers', 'archive')  # docs/examples/data/<set>, dealt out to the hosts in turn
 PLAYBOOKS = os.path.join(REPO, 'playbooks')
 LINE = '-' * 78
 
@@ -64,6 +73,7 @@ class Demo:
         self.log_bucket = group['vars']['drive_prepare_manifest_defaults']['logBucket']
         self.drives = {}
         self.runner = PlaybookRunner(workdir)
+        self.bed, self.inventory = None, INVENTORY  # --hosts: the test bed, and the inventory written for it
         self.extra_vars = {'demo_workdir': workdir, 'demo_devices': {}}
         self.env = {'AWS_ACCESS_KEY_ID': DEMO_ACCESS_KEY, 'AWS_SECRET_ACCESS_KEY': DEMO_SECRET_KEY,
                     'ANSIBLE_PIPELINING': '1', 'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
@@ -88,8 +98,14 @@ class Demo:
             json.dump(self.extra_vars, handle)
         log('ansible-playbook %s: %s' % (os.path.relpath(path, REPO), label))
         started = time.monotonic()
-        proc = self.runner.run(path, inventory=INVENTORY, extra_vars=['@' + variables] + list(extra), env=self.env,
-                               expect_rc=None)
+        if self.bed:
+            # From the bed's controller namespace, over SSH; the role variables come from fleet.yml.
+            args = ['-i', FLEET] + [arg for value in ['@' + variables] + list(extra) for arg in ('-e', value)]
+            proc = self.bed.run_playbook(path, extra_args=args, inventory=self.inventory, env=self.runner.env(self.env),
+                                         expect_rc=None).proc
+        else:
+            proc = self.runner.run(path, inventory=INVENTORY, extra_vars=['@' + variables] + list(extra), env=self.env,
+                                   expect_rc=None)
         with open(os.path.join(self.workdir, 'ansible.log'), 'a') as handle:
             handle.write('### %s\n%s\n%s\n' % (label, proc.stdout, proc.stderr))
         for host, counts in sorted(recap(proc.stdout).items()):
@@ -173,6 +189,84 @@ def demo_service(demo, rerun=True):
     return check(service, s3, demo.fleet, shipped)
 
 
+def demo_fleet(demo, count):
+    """The main job over SSH on <count> hosts of the test bed, one drive each, through the local service."""
+    service = IEService(os.path.join(demo.workdir, 'service'), step_seconds=2)
+    demo.cleanup.add('ie-service', service.stop)
+    demo.extra_vars['demo_state_dir'] = service.state_dir
+    demo.env['AWS_URL'] = service.url
+    log('ie-service listening on %s (S3 at %s)' % (service.url, service.s3_url))
+    s3 = service.s3_client()
+    buckets = sorted(set([demo.log_bucket] + ['demo-' + name for name in DATASETS]))
+    for bucket in buckets:
+        s3.create_bucket(Bucket=bucket)
+    log('S3 buckets created: %s' % ', '.join(buckets))
+    bed = Testbed(hosts=count, drives_per_host=1, drive_size_mb=64, fstypes=['ext4', 'fat32', 'ntfs'], groups=['ie_drive_hosts'])
+    demo.cleanup.add('test bed', bed.close)
+    bed.start()
+    demo.bed = bed
+    # Controller-side tasks run in the bed's controller namespace: the service (and its S3 server, which
+    # `ie-service receive` writes to) are reached there on the same ports.
+    for url in (service.url, service.s3_url):
+        bed.forward_port(urlsplit(url).port)
+    log('test bed %s up in %.1f s: %d hosts over SSH, controller namespace %s' % (bed.run_id, bed.timings['total'], count, bed.ctl_netns))
+    datasets = {host.name: DATASETS[(host.index - 1) % len(DATASETS)] for host in bed.hosts}
+    demo.inventory = bed.write_inventory(os.path.join(demo.workdir, 'hosts.json'), host_vars=lambda host: {
+        'drive_prepare_drives': [{'name': drive.name, 'device': drive.device, 'data_src': os.path.join(EXAMPLES, 'data', datasets[host.name]),
+                                  'manifest': {'bucket': 'demo-' + datasets[host.name], 'prefix': host.name + '/'}}
+                                 for drive in host.drives],
+        'demo_images': {drive.name: drive.image for drive in host.drives}})
+    demo.fleet = [(host.name, drive.name, 'demo-' + datasets[host.name]) for host in bed.hosts for drive in host.drives]
+    for host in bed.hosts:
+        for drive in host.drives:
+            log('%s (%s): drive %s %-5s on %s, data %s' % (host.name, host.address, drive.name, drive.fstype, drive.device,
+                                                        datasets[host.name]))
+
+    ship, poll = os.path.join(PLAYBOOKS, 'ship.yml'), os.path.join(PLAYBOOKS, 'poll_jobs.yml')
+    runs = {}
+    started = time.monotonic()
+    first = demo.playbook(ship, 'ship.yml: prepare every drive, jobs, SIGNATUREs, label, packing slips')
+    runs['ship.yml 1st run'] = (time.monotonic() - started, recap(first.stdout))
+    started = time.monotonic()
+    again = demo.playbook(ship, 'ship.yml again: nothing may change')
+    runs['ship.yml 2nd run'] = (time.monotonic() - started, recap(again.stdout))
+    unexpected = changed_tasks(again.stdout)
+    if unexpected:
+        raise DemoError('the second ship.yml run changed something: %s' % unexpected)
+    demo.playbook(poll, 'poll before the drives reach the service')
+    demo.playbook(os.path.join(DEMO, 'ship.yml'), 'the service receives every drive')
+    shipped = {}
+    for host in bed.hosts:
+        with open(os.path.join(demo.workdir, 'shipped-%s.json' % host.name)) as handle:
+            shipped[host.name] = json.load(handle)
+    started = time.monotonic()
+    demo.playbook(poll, 'poll until every job is terminal', 'job_status_wait=true')
+    runs['poll until terminal'] = (time.monotonic() - started, {})
+
+    print('\n%s\nmake demo HOSTS=%d: %d drives on %d SSH hosts through the local Import/Export service\n%s'
+          % ('=' * 78, count, len(demo.fleet), count, LINE))
+    for label, (seconds, counts) in runs.items():
+        changed = sum(item['changed'] for item in counts.values())
+        print('%-22s %6.1f s%s' % (label, seconds, ', changed=%d over %d hosts' % (changed, len(counts)) if counts else ''))
+    outputs = os.path.join(demo.workdir, 'manifests')
+    print('Controller outputs in %s: %s' % (outputs, ', '.join(sorted(name for name in os.listdir(outputs)
+                                                                     if name.endswith(('.pdf', '.csv'))))))
+    with open(os.path.join(demo.workdir, 'report.md')) as handle:
+        print('%s\n%s\n%s' % (LINE, handle.read().rstrip(), LINE))
+    print('=' * 78)
+    ok = True
+    client = service.client()
+    for host, name, bucket in demo.fleet:
+        job = next((item for item in shipped.get(host, []) if item['path'] == bed.host(host).drives[0].image), None)
+        progress = client.get_status(JobId=job['job_id'])['ProgressCode'] if job else 'not shipped'
+        expected = sum(len(found) for _root, _dirs, found in os.walk(os.path.join(EXAMPLES, 'data', bucket[len('demo-'):])))
+        got = s3.list_objects_v2(Bucket=bucket, Prefix=host + '/').get('KeyCount', 0)
+        log('%s/%s (%s) job %s: %s, %d of %d files in s3://%s/%s/' % (host, name, bed.host(host).drives[0].fstype,
+                                                                    job and job['job_id'], progress, got, expected, bucket, host))
+        ok = ok and progress == 'Complete' and got == expected
+    return ok
+
+
 def check(service, s3, fleet, shipped):
     """Every job Complete (asked of the service), every file of the drive's data in its bucket."""
     ok = len(shipped) == len(fleet)
@@ -193,7 +287,11 @@ def main(argv=None):
     parser.add_argument('--keep-workdir', action='store_true', help='do not delete the work directory (debugging)')
     parser.add_argument('--offline', action='store_true', help='no service: sign drives with fixed job ids')
     parser.add_argument('--no-rerun', action='store_true', help='skip the second (idempotency) prepare run')
+    parser.add_argument('--hosts', type=int, default=0, metavar='N',
+                        help='over SSH on N hosts of the multi-host test bed (make demo HOSTS=N), one drive each')
     args = parser.parse_args(argv)
+    if args.hosts and args.offline:
+        parser.error('--hosts and --offline do not go together')
     if os.geteuid() != 0:
         print('make demo needs root (loop devices and mounts)', file=sys.stderr)
         return 2
@@ -206,7 +304,10 @@ def main(argv=None):
             if not args.keep_workdir:
                 cleanup.add('work directory', shutil.rmtree, workdir)
             demo = Demo(workdir, cleanup)
-            ok = demo_offline(demo) if args.offline else demo_service(demo, not args.no_rerun)
+            if args.hosts:
+                ok = demo_fleet(demo, args.hosts)
+            else:
+                ok = demo_offline(demo) if args.offline else demo_service(demo, not args.no_rerun)
             log('cleaning up')
     except DemoError as exc:
         log('FAILED: %s' % exc)
