@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine (Debian, Python 3.11, root):
-#   make demo   - the main job end to end on built-in defaults
+#   make demo   - the main job end to end on built-in defaults (HOSTS=5: over SSH on 5 test-bed hosts)
 #   make test   - every test suite, ending with "N passed, N failed"
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -25,7 +25,7 @@ sanity: $(STAMP)
 	$(PY) tests/run_all.py --suite sanity
 
 demo: $(STAMP)
-	$(PY) scripts/demo.py
+	$(PY) scripts/demo.py $(if $(HOSTS),--hosts $(HOSTS)) $(if $(TRANSPORT),--transport $(TRANSPORT))
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/run.py
