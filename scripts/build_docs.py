@@ -316,8 +316,25 @@ def write_index(src, order):
         handle.write(text.replace('@GUIDES@', entries))
 
 
+def favicon(path, rgb=(0x09, 0x69, 0xda)):
+    """A 16x16 one-colour favicon.ico (browsers ask every site root for one; the report pages have none)."""
+    import struct  # pylint: disable=import-outside-toplevel
+    size = 16
+    pixels = bytes((rgb[2], rgb[1], rgb[0], 255)) * (size * size)
+    mask = bytes(4 * size)  # 1 bit per pixel, rows padded to 32 bits: all opaque
+    image = struct.pack('<IiiHHIIiiII', 40, size, 2 * size, 1, 32, 0, len(pixels) + len(mask), 0, 0, 0, 0) + pixels + mask
+    header = struct.pack('<HHH', 0, 1, 1) + struct.pack('<BBBBHHII', size, size, 0, 0, 1, 32, len(image), 22)
+    with open(path, 'wb') as handle:
+        handle.write(header + image)
+
+
 def sphinx(src, dest, env):
+    extra = os.path.join(os.path.dirname(src), 'extra')
+    shutil.rmtree(extra, ignore_errors=True)
+    os.makedirs(extra)
+    favicon(os.path.join(extra, 'favicon.ico'))
     run([os.path.join(BIN, 'sphinx-build'), '-b', 'html', '-c', os.path.join(SOURCE, 'docs', 'site'), '-W', '--keep-going', '-q',
+         '-D', 'html_extra_path=%s' % extra, '-D', 'html_favicon=%s' % os.path.join(extra, 'favicon.ico'),
          '-d', os.path.join(os.path.dirname(src), 'doctrees'), src, dest], env=env)
 
 
