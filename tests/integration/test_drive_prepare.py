@@ -182,7 +182,7 @@ def test_hosts_load_at_the_same_time_and_a_second_run_changes_nothing_on_ext4_fa
     assert 'changed=' in first.stdout
 
 
-def test_a_wrong_key_or_a_typo_fails_before_any_mount_or_copy(loop_drive, playbook, ie_service, tmp_path):
+def test_a_wrong_key_a_typo_or_findings_in_the_data_fail_before_any_mount_or_copy(loop_drive, playbook, ie_service, tmp_path):
     bucket = ie_service.new_bucket('cheap')
     drive = loop_drive('ext4', size_mb=24, mount=False)
     src = make_tree(tmp_path / 'data', {'a.txt': b'alpha\n', 'sub/b.txt': b'beta\n'})
@@ -204,6 +204,19 @@ def test_a_wrong_key_or_a_typo_fails_before_any_mount_or_copy(loop_drive, playbo
     ran = [r['task'] for r in timings(log) if r['status'] != 'skipped']
     assert not [t for t in ran if re.search(r'mount the drive|load', t, re.I)], ran
     assert listing(drive) == ['lost+found']
+
+    # Data S3 cannot take as it is: listed, nothing copied; with drive_prepare_allow_findings the rest loads.
+    os.symlink('/etc/hostname', os.path.join(src, 'link-out'))
+    with open(os.path.join(os.fsencode(src), b'caf\xe9.txt'), 'wb') as handle:
+        handle.write(b'latin-1 name\n')
+    inv = inventory(tmp_path, {'host1': drives}, ie_service)
+    proc = playbook.run(PREPARE, inventory=inv, expect_rc=2)
+    assert 'link-out: symlink' in proc.stdout and 'name-not-utf8' in proc.stdout, proc.stdout[-3000:]
+    assert 'drive_prepare_allow_findings: true' in proc.stdout
+    assert listing(drive) == ['lost+found']
+    inv = inventory(tmp_path, {'host1': drives}, ie_service, drive_prepare_allow_findings=True)
+    playbook.run(PREPARE, inventory=inv)
+    assert listing(drive) == ['SIGNATURE', 'a.txt', 'lost+found', 'sub']
 
 
 def test_room_is_counted_in_the_drives_blocks_and_check_mode_says_what_it_cannot_check(
@@ -287,7 +300,7 @@ def test_a_fat32_drive_takes_no_file_over_4_gib(fstype, loop_drive, playbook, ie
     inv = inventory(tmp_path, {'host1': [{'name': 'f1', 'device': drive.device, 'data_src': str(src),
                                           'manifest': {'bucket': bucket}}]}, ie_service)
     proc = playbook.run(PREPARE, inventory=inv, check=True, expect_rc=2)
-    assert 'video.mkv' in proc.stdout and 'FAT32' in proc.stdout and 'mount the drive' not in proc.stdout.lower()
+    assert 'video.mkv: too-big-for-filesystem' in proc.stdout and 'Mount the drives' not in proc.stdout
 
 
 def test_ctrl_c_during_a_load_then_a_rerun_waits_for_that_load_and_finishes(loop_drive, playbook, ie_service, tmp_path):
