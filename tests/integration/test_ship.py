@@ -1,14 +1,16 @@
-"""playbooks/ship.yml (awsie.importexport.ship): prepare every drive, create or find the jobs,
-SIGNATUREs, one shipping label for the batch, a packing slip PDF per drive and the fleet job
-sheet, on loop drives against the local service. The PDFs are read back with pdftotext."""
+"""playbooks/ship.yml (awsie.importexport.ship) over SSH on the multi-host test bed: prepare every
+drive, create or find the jobs, SIGNATUREs, one shipping label for the batch, a packing slip PDF per
+drive and the fleet job sheet, against the local service; a second run changes nothing on ext4,
+FAT32 and NTFS. The PDFs are read back with pdftotext."""
 import csv
 import json
 import os
 import shutil
 import subprocess
+from urllib.parse import urlsplit
 
 from tests.integration.fixtures import REPO
-from tests.integration.test_drive_prepare import inventory, listing, make_tree, recap
+from tests.integration.test_drive_prepare import RETURN_ADDRESS, listing, load_phase, make_tree, recap, timing_env, timings
 
 SHIP = os.path.join(REPO, 'playbooks', 'ship.yml')
 
@@ -19,22 +21,39 @@ def pdf_text(path):
     return subprocess.run([tool, '-layout', path, '-'], capture_output=True, text=True, check=True).stdout
 
 
-def test_ship_prepares_the_drives_then_writes_one_label_a_slip_per_drive_and_the_fleet_sheet(
-        loop_drive, playbook, ie_service, tmp_path):
+def test_ship_over_ssh_prepares_the_drives_then_writes_one_label_a_slip_per_drive_and_the_fleet_sheet(
+        testbed_factory, ie_service, tmp_path):
+    """Three SSH hosts of the test bed, one drive each (ext4, FAT32, NTFS)."""
     bucket = ie_service.new_bucket('ship')
-    hosts, drives = {}, {}
-    for name, fstype in (('loader1', 'ext4'), ('loader2', 'fat32')):
-        drives[name] = loop_drive(fstype, size_mb=40, mount=False, workdir=tmp_path / name)
-        src = make_tree(tmp_path / 'data' / name, {'%s/photo.jpg' % name: 200000, 'notes.txt': b'hello\n'})
-        hosts[name] = [{'name': 'd1', 'device': drives[name].device, 'data_src': src, 'manifest': {'bucket': bucket}}]
-    inv = inventory(tmp_path, hosts, ie_service)
+    bed = testbed_factory(hosts=3, drives_per_host=1, drive_size_mb=48, fstypes=['ext4', 'fat32', 'ntfs'])
+    for url in (ie_service.url, ie_service.s3_url):
+        bed.forward_port(urlsplit(url).port)
+    drives = dict((host.name, host.drives[0]) for host in bed.hosts)
+    sources = dict((name, make_tree(tmp_path / 'data' / name, {'%s/photo.jpg' % name: 200000, 'notes.txt': b'hello\n'}))
+                   for name in drives)
+    group_vars = {'drive_prepare_manifest_defaults': {'accessKeyId': ie_service.access_key, 'eraseDevice': True,
+                                                      'returnAddress': RETURN_ADDRESS},
+                  'drive_prepare_endpoint_url': ie_service.url, 'drive_prepare_access_key': ie_service.access_key,
+                  'drive_prepare_secret_key': ie_service.secret_key, 'drive_prepare_progress_interval': 5}
+    os.makedirs(str(tmp_path / 'inventory'))
+    inv = bed.write_inventory(str(tmp_path / 'inventory' / 'hosts.json'), groups=['ie_drive_hosts'], group_vars=group_vars,
+                              host_vars=lambda host: {'drive_prepare_drives': [
+                                  {'name': 'd1', 'device': drives[host.name].device, 'data_src': sources[host.name],
+                                   'manifest': {'bucket': bucket}}]})
     out_dir = os.path.join(os.path.dirname(inv), 'ie-manifests')
 
-    checked = playbook.run(SHIP, inventory=inv, check=True)
+    checked = bed.run_playbook(SHIP, inventory=inv, check=True)
     assert 'nothing to ship' in checked.stdout.lower() or not os.path.exists(os.path.join(out_dir, 'fleet-jobs.csv'))
     assert not os.path.exists(os.path.join(out_dir, 'fleet-jobs.csv'))
 
-    first = playbook.run(SHIP, inventory=inv)
+    log, env = timing_env(tmp_path)
+    first = bed.run_playbook(SHIP, inventory=inv, env=env)
+    phases = dict((host, load_phase(timings(log), host)) for host in drives)
+    wall = max(end for _start, end in phases.values()) - min(start for start, _end in phases.values())
+    print('parallel_ratio=%.2f over %d SSH hosts (load phase wall %.1f s)'
+          % (sum(end - start for start, end in phases.values()) / wall, len(phases), wall))
+    for host, (start, end) in phases.items():  # every host's load overlaps every other's
+        assert all(host == other or (start < oend and ostart < end) for other, (ostart, oend) in phases.items()), phases
     assert first.stdout.count('Get the shipping label for all the jobs') == 1
     labels = [n for n in os.listdir(out_dir) if n.startswith('shipping-label-')]
     assert len(labels) == 1 and open(os.path.join(out_dir, labels[0]), 'rb').read(5) == b'%PDF-'
@@ -43,7 +62,7 @@ def test_ship_prepares_the_drives_then_writes_one_label_a_slip_per_drive_and_the
         sheet = json.load(handle)['jobs']
     with open(os.path.join(out_dir, 'fleet-jobs.csv')) as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r['host'], r['drive']) for r in rows] == [('loader1', 'd1'), ('loader2', 'd1')]
+    assert [(r['host'], r['drive']) for r in rows] == [(name, 'd1') for name in sorted(drives)]
     assert [r['job_id'] for r in rows] == [j['job_id'] for j in sheet]
     for row in rows:
         host_sheet = json.loads(open(os.path.join(out_dir, '%s-jobs.json' % row['host'])).read())
@@ -55,6 +74,7 @@ def test_ship_prepares_the_drives_then_writes_one_label_a_slip_per_drive_and_the
             assert words in text, (words, text)
         # The slip's job and signature are the ones on the drive.
         drive = drives[row['host']]
+        assert drive.fstype in row['fstype'].replace('vfat', 'fat32')
         assert 'SIGNATURE' in listing(drive)
         signature = _signature_on(drive)
         assert ('jobId:%s' % row['job_id']) in signature and ('signature:%s' % row['signature']) in signature
@@ -62,7 +82,7 @@ def test_ship_prepares_the_drives_then_writes_one_label_a_slip_per_drive_and_the
     assert all(mode == 0o600 for name, mode in modes.items() if name.endswith(('.yml', '.json', '.csv', '.pdf'))
                and not name.startswith('shipping-label-')), modes
 
-    again = playbook.run(SHIP, inventory=inv)
+    again = bed.run_playbook(SHIP, inventory=inv)
     assert all(r['changed'] == 0 and r['failed'] == 0 for r in recap(again.stdout).values()), again.stdout[-3000:]
     assert sorted(n for n in os.listdir(out_dir) if n.startswith('shipping-label-')) == labels
 
@@ -71,5 +91,7 @@ def _signature_on(drive):
     if drive.fstype == 'fat32':
         return subprocess.run(['mtype', '-i', drive.device, '::/SIGNATURE'], capture_output=True, text=True,
                               check=True).stdout
+    if drive.fstype == 'ntfs':
+        return subprocess.run(['ntfscat', drive.device, 'SIGNATURE'], capture_output=True, text=True, check=True).stdout
     return subprocess.run(['debugfs', '-R', 'cat /SIGNATURE', drive.device], capture_output=True, text=True,
                           check=True).stdout
