@@ -5,6 +5,7 @@ on a copy of the collection at ansible_collections/awsie/importexport. Exit stat
 non-zero when anything failed or nothing ran.
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -60,20 +61,23 @@ def sanity_copy():
     return dest
 
 
-def run_sanity():
+def run_sanity(quiet=False):
+    """ansible-test sanity on a copy; returns (passed, failed, skipped), and its output when quiet."""
     dest = sanity_copy()
     env = dict(os.environ, PATH=BIN + os.pathsep + os.environ['PATH'])
     cmd = [os.path.join(BIN, 'ansible-test'), 'sanity', '--python', '3.11', '--color', 'no']
-    print('+ (cd %s) %s' % (dest, ' '.join(cmd)), flush=True)
+    header = '+ (cd %s) %s\n' % (dest, ' '.join(cmd))
     proc = subprocess.run(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    sys.stdout.write(proc.stdout)
+    if not quiet:
+        sys.stdout.write(header + proc.stdout)
     ran = len(re.findall(r'^Running sanity test "', proc.stdout, re.M))
     skipped = len(re.findall(r'^WARNING: Skipping sanity test "', proc.stdout, re.M))
     fatal = re.search(r'^FATAL: The (\d+) sanity test\(s\) listed below \(out of (\d+)\) failed', proc.stdout, re.M)
     failed = int(fatal.group(1)) if fatal else 0
     if proc.returncode != 0 and failed == 0:
         failed = 1
-    return max(ran - failed, 0), failed, skipped
+    counts = (max(ran - failed, 0), failed, skipped)
+    return (counts, header + proc.stdout) if quiet else counts
 
 
 def main():
@@ -85,12 +89,22 @@ def main():
     suites = args.suite or ['pytest', 'sanity']
     os.makedirs(BUILD, exist_ok=True)
     totals = {}
+    # The suites are independent: sanity (one subprocess) runs beside pytest, and pytest spreads
+    # test files over PYTEST_WORKERS processes (most tests wait on subprocesses, not the CPU).
+    background = {}
+    if 'sanity' in suites:
+        background['sanity'] = concurrent.futures.ThreadPoolExecutor(1).submit(run_sanity, quiet=True)
     if 'pytest' in suites:
         paths = [a for a in args.pytest_args if not a.startswith('-')] or ['tests/unit', 'tests/integration']
         extra = [a for a in args.pytest_args if a.startswith('-')]
+        workers = os.environ.get('PYTEST_WORKERS', '3')
+        if workers != '0' and not any(a.startswith('-n') for a in extra):
+            extra = ['-n', workers, '--dist', 'loadfile'] + extra
         totals['pytest'] = run_pytest(paths, extra)
-    if 'sanity' in suites:
-        totals['sanity'] = run_sanity()
+    for name, future in background.items():
+        result, output = future.result()
+        sys.stdout.write(output)
+        totals[name] = result
     passed = sum(t[0] for t in totals.values())
     failed = sum(t[1] for t in totals.values())
     skipped = sum(t[2] for t in totals.values())
