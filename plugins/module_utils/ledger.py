@@ -55,8 +55,12 @@ _TEXT = json.encoder.encode_basestring  # what the encoder above uses for text (
 _LEDGER_FIELDS = frozenset(('key', 'md5', 'mtime_ns', 'path', 'size'))
 
 
+def _plain_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def dumps_line(obj):
-    if obj.keys() == _LEDGER_FIELDS and type(obj['size']) is int and type(obj['mtime_ns']) is int:
+    if obj.keys() == _LEDGER_FIELDS and _plain_int(obj['size']) and _plain_int(obj['mtime_ns']):
         # A ledger record: the same bytes as the encoder gives, a few times faster (loads run it per file).
         return ('{"key":%s,"md5":%s,"mtime_ns":%d,"path":%s,"size":%d}\n' % (
             _TEXT(obj['key']), _TEXT(obj['md5']), obj['mtime_ns'], _TEXT(obj['path']), obj['size'])).encode('utf-8')
