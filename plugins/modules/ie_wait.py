@@ -177,8 +177,16 @@ def answer(async_dir, job):
     elif record:
         _write_record(record, jid)
     finished, result = status(async_dir, jid, adopting)
+    progress = _read_json(job['progress_path']) if job.get('progress_path') else None
+    if not finished and isinstance(progress, dict) and isinstance(progress.get('updated'), (int, float)):
+        try:
+            started = os.stat(os.path.join(async_dir, jid)).st_mtime
+        except OSError:
+            started = None
+        if started and progress['updated'] < started - 1:
+            progress = None  # left by an earlier load; this one has not written yet
     return dict(key=job.get('key'), jid=jid, name=job.get('name'), finished=finished, result=result, adopted=adopting,
-                progress=_read_json(job['progress_path']) if job.get('progress_path') else None)
+                progress=progress)
 
 
 def main():
