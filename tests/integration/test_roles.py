@@ -100,24 +100,27 @@ def _create_bucket(service, bucket):
                  aws_secret_access_key=service.secret_key).create_bucket(Bucket=bucket)
 
 
-def test_a_drive_too_small_and_a_blank_drive_fail_with_their_names_and_stay_unmounted(loop_drive, playbook, tmp_path):
+def test_a_drive_too_small_and_a_blank_drive_fail_with_their_names_and_stay_unmounted(loop_drive, playbook, ie_service,
+                                                                                      tmp_path):
     small = loop_drive('fat32', size_mb=34, mount=False, workdir=tmp_path / 'small')
     blank = loop_drive(None, size_mb=8, mount=False, workdir=tmp_path / 'blank')
     big = tmp_path / 'data' / 'big'
     big.mkdir(parents=True)
     with open(str(big / 'huge.bin'), 'wb') as handle:
         handle.truncate(40 * 1024 * 1024)  # larger than the drive (apparent size counts)
+    bucket = ie_service.new_bucket('small')
     inv = inventory(tmp_path, {
-        'hosta': [{'name': 'small', 'device': small.device, 'data_src': str(big), 'manifest': {'bucket': 'b1'}}],
-        'hostb': [{'name': 'blank', 'device': blank.device, 'data_src': str(big), 'manifest': {'bucket': 'b1'}}]})
+        'hosta': [{'name': 'small', 'device': small.device, 'data_src': str(big), 'manifest': {'bucket': bucket}}],
+        'hostb': [{'name': 'blank', 'device': blank.device, 'data_src': str(big), 'manifest': {'bucket': bucket}}]},
+        service=ie_service)
     before = fstab_digest()
     proc = playbook.run(PREPARE, inventory=inv, expect_rc=2)
     out = proc.stdout
     assert 'hosta' in out and 'use a larger drive or split the data' in out
     assert 'blank (%s)' % blank.device in out and 'Format it with a file system the service reads' in out
-    # The always-unmount ran after the failure; nothing is left mounted, fstab is untouched.
+    # Both fail in the cheap checks, before any mount; nothing is mounted, fstab is untouched.
     assert not os.path.ismount(str(tmp_path / 'mnt' / 'hosta' / 'small'))
-    assert 'Unmount the drive' in out
+    assert 'Mount the drives' not in out
     assert fstab_digest() == before
     assert '%s' % small.device not in subprocess.run(['findmnt', '-rn', '-o', 'SOURCE'], capture_output=True,
                                                      text=True, check=False).stdout.split()
