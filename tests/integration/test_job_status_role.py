@@ -286,3 +286,29 @@ def test_loaded_jobs_are_reconciled_once_and_both_reports_give_verified_and_miss
     # FilesMissing alerts when the user asks for it
     proc = playbook.run(POLL, inventory=inv, extra_vars={'job_status_alert_codes': ['FilesMissing']}, expect_rc=2)
     assert '1 job(s) in an alert state: %s (station1/usb1): FilesMissing' % job['job_id'] in proc.stdout
+
+
+PREPARED_THEN_POLL = '''
+- name: What drive_prepare leaves on each host (same run)
+  hosts: ie_drive_hosts
+  gather_facts: false
+  tasks:
+    - name: Record the host's jobs
+      ansible.builtin.set_fact:
+        drive_prepare_jobs: "{{ prepared[inventory_hostname] }}"
+        cacheable: true
+
+- name: Poll
+  ansible.builtin.import_playbook: awsie.importexport.poll_jobs
+'''
+
+
+def test_drive_prepare_jobs_facts_of_the_same_run_name_the_jobs(playbook, ie_service, tmp_path):
+    a, b = [j['job_id'] for j in create_jobs(ie_service, 2)]
+    out = tmp_path / 'out'
+    inv = fleet_inventory(tmp_path, ie_service, job_status_output_dir=str(out), job_status_discover='never')
+    prepared = {'station1': [{'host': 'station1', 'drive': 'usb1', 'device_id': 'DEV-0', 'job_id': a}],
+                'station2': [{'host': 'station2', 'drive': 'usb2', 'device_id': 'DEV-1', 'job_id': b}]}
+    playbook.run(PREPARED_THEN_POLL, inventory=inv, extra_vars={'prepared': prepared})
+    report = (out / 'ie-job-report.md').read_text()
+    assert '| station1 | usb1 | %s | DEV-0 |' % a in report and '| station2 | usb2 | %s | DEV-1 |' % b in report
