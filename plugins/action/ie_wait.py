@@ -24,7 +24,7 @@ ARGUMENT_SPEC = dict(
     interval=dict(type='int', default=30),
     timeout=dict(type='int', default=172800),
     wait=dict(type='float', default=5),
-    async_dir=dict(type='path'),
+    async_dir=dict(type='path', default='~/.ansible_async'),
 )
 KEYS = {
     'files_done': ('files_done', 'files_copied', 'done_files', 'files'),
@@ -110,7 +110,8 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=to_text(exc))
             return result
         host = (task_vars or {}).get('inventory_hostname', '?')
-        async_dir = args['async_dir'] or self._remote_expand_user(self.get_shell_option('async_dir', default='~/.ansible_async'))
+        async_dir = self._remote_expand_user(self._task.args.get('async_dir')
+                                             or self.get_shell_option('async_dir', default='~/.ansible_async'))
         jobs = normalise_jobs(args['jobs'])
         pending = dict((job['key'], job) for job in jobs)
         done = {}

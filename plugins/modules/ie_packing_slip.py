@@ -120,8 +120,8 @@ def main():
         module.fail_json(msg=str(exc))
     if len(set((r['host'], r['drive']) for r in rows)) != len(rows):
         module.fail_json(msg='two items of drives name the same host and drive; give each drive once')
-    files = dict((os.path.join(p['dest'], name), data) for name, data in packing.slips(rows, p['return_address'],
-                                                                                      p['label']).items())
+    slips = packing.slips(rows, p['return_address'], p['label'])
+    files = dict((os.path.join(p['dest'], name), data) for name, data in slips.items())
     for row in rows:
         row['packing_slip'] = packing.slip_name(row)
         row['shipping_label'] = p['label'] or ''

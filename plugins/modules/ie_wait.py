@@ -65,8 +65,9 @@ options:
     type: float
     default: 5
   async_dir:
-    description: Internal - the directory of the async status files; set by the action plugin.
+    description: Internal - the directory of the async status files; set by the action plugin from the shell's C(async_dir).
     type: path
+    default: ~/.ansible_async
 notes:
   - A job keeps running on the host when the play is interrupted (Ctrl-C). With C(record_path), a
     re-run can wait for it before it starts the same work again.
@@ -196,11 +197,11 @@ def main():
             interval=dict(type='int', default=30),
             timeout=dict(type='int', default=172800),
             wait=dict(type='float', default=5),
-            async_dir=dict(type='path'),
+            async_dir=dict(type='path', default='~/.ansible_async'),
         ),
         supports_check_mode=True,
     )
-    async_dir = module.params['async_dir'] or os.path.expanduser('~/.ansible_async')
+    async_dir = module.params['async_dir']
     deadline = time.monotonic() + max(module.params['wait'], 0)
     while True:
         try:
