@@ -142,6 +142,18 @@ def test_poll_jobs_under_ansible_runner_publishes_the_summary_keeps_state_in_fac
     report = open(os.path.join(second_dir, 'inventory', '.awsie-importexport', 'ie-job-report.md')).read()
     assert '- %s (station1/usb0): NotReceived/Pending -> ' % a in report and b not in report.split('## Moved')[1]
 
+    # The next job finds nothing new; its reports go to a kept directory (a volume mounted into the execution
+    # environment): nothing is written, not even AWX's fact file (same poll, however AWX serialised it): changed=0.
+    kept = os.path.join(second_dir, 'inventory', '.awsie-importexport')
+    again_dir = private_data_dir(str(tmp_path / 'job2b'), ie_service,
+                                 extravars={'job_status_poll_interval': 1, 'job_status_output_dir': kept})
+    seed_facts(again_dir, '2b', kept_facts(second_dir, '2'))
+    again = runner(again_dir, '2b')
+    assert (again.status, again.rc) == ('successful', 0), again.stdout[-4000:]
+    recap = again.of('playbook_on_stats')[0]['event_data']['changed']
+    assert recap == {}, recap  # no host changed anything
+    assert 'the reports are unchanged (nothing new since the poll of %s)' % summary['polled_at'] in again.stdout
+
     # A drive with a wrong SIGNATURE: the job fails with ONE message (the notification's text).
     ie_service.receive(b, drive(tmp_path, 'b', jobs[0]['signature_file_contents']))
     ie_service.advance_clock(hours=1)
