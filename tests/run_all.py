@@ -1,11 +1,16 @@
 """Run every test suite and end with one line: ``N passed, N failed``.
 
 Suites: unit and integration tests (pytest, one session, junit XML), and ansible-test sanity
-on a copy of the collection at ansible_collections/awsie/importexport. Exit status is
-non-zero when anything failed or nothing ran.
+on a copy of the collection at ansible_collections/awsie/importexport: with the venv's
+ansible-core (``sanity``), and with the oldest ansible-core that meta/runtime.yml allows and the
+newest release (``sanity-oldest``, ``sanity-newest``: each in its own venv under the build
+directory, pinned by requirements/sanity-*.txt). Exit status is non-zero when anything failed
+or nothing ran.
 """
 import argparse
 import concurrent.futures
+import glob
+import hashlib
 import os
 import re
 import shutil
@@ -42,8 +47,8 @@ def run_pytest(paths, extra):
     return passed, failed, skipped
 
 
-def sanity_copy():
-    dest = os.path.join(BUILD, 'sanity', 'ansible_collections', 'awsie', 'importexport')
+def sanity_copy(name='sanity'):
+    dest = os.path.join(BUILD, name, 'ansible_collections', 'awsie', 'importexport')
     shutil.rmtree(dest, ignore_errors=True)
     files = subprocess.check_output(['git', 'ls-files', '-co', '--exclude-standard', '-z'], cwd=REPO).decode().split('\0')
     for name in filter(None, files):
@@ -61,11 +66,11 @@ def sanity_copy():
     return dest
 
 
-def run_sanity(quiet=False):
+def run_sanity(quiet=False, bin_dir=BIN, python='3.11', name='sanity'):
     """ansible-test sanity on a copy; returns (passed, failed, skipped), and its output when quiet."""
-    dest = sanity_copy()
-    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ['PATH'])
-    cmd = [os.path.join(BIN, 'ansible-test'), 'sanity', '--python', '3.11', '--color', 'no']
+    dest = sanity_copy(name)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ['PATH'])
+    cmd = [os.path.join(bin_dir, 'ansible-test'), 'sanity', '--python', python, '--color', 'no']
     header = '+ (cd %s) %s\n' % (dest, ' '.join(cmd))
     proc = subprocess.run(cmd, cwd=dest, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if not quiet:
@@ -80,13 +85,82 @@ def run_sanity(quiet=False):
     return (counts, header + proc.stdout) if quiet else counts
 
 
+# More ansible-core releases: (requirements file, Python version).
+CORES = {
+    'sanity-oldest': ('requirements/sanity-oldest.txt', '3.11'),
+    'sanity-newest': ('requirements/sanity-newest.txt', '3.13'),
+}
+
+
+def find_python(version):
+    """An interpreter of ``version`` (``3.13``): python3.13 on PATH, else the newest pyenv build."""
+    root = os.environ.get('PYENV_ROOT') or os.path.expanduser('~/.pyenv')
+    found = sorted(glob.glob(os.path.join(root, 'versions', version + '.*', 'bin', 'python' + version)),
+                   key=lambda p: [int(x) for x in re.findall(r'\d+', p.split('/versions/')[1].split('/')[0])])
+    candidates = [shutil.which('python' + version)] + found[::-1]
+    for candidate in filter(None, candidates):
+        proc = subprocess.run([candidate, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode == 0 and proc.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def core_venv(name, requirements, version):
+    """The venv of one core (made or remade when its requirements change); returns its bin dir."""
+    venv = os.path.join(BUILD, 'venv-' + name)
+    python = find_python(version)
+    if python is None:
+        raise RuntimeError('no Python %s for %s (pyenv versions lists it on this machine kind)' % (version, name))
+    with open(os.path.join(REPO, requirements), 'rb') as handle:
+        stamp = hashlib.sha256(handle.read() + python.encode()).hexdigest()
+    stamp_file = os.path.join(venv, '.installed')
+    if not os.path.exists(stamp_file) or open(stamp_file, encoding='ascii').read() != stamp:
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([python, '-m', 'venv', venv], check=True)
+        subprocess.run([os.path.join(venv, 'bin', 'python'), '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
+                        '-r', os.path.join(REPO, requirements)], check=True, stdout=subprocess.DEVNULL)
+        with open(stamp_file, 'w', encoding='ascii') as handle:
+            handle.write(stamp)
+    # ansible-test downloads get-pip from a host that is not reachable here: the stand-in, under
+    # the name of the pip version this core pins (as scripts/setup.sh does for the main venv).
+    internal = glob.glob(os.path.join(venv, 'lib', 'python*', 'site-packages', 'ansible_test', '_internal',
+                                      'python_requirements.py'))[0]
+    with open(internal, encoding='utf-8') as handle:
+        pip_version = re.search(r"pip=.(\d+(?:\.\d+)+)", handle.read()).group(1)
+    cache = os.path.expanduser('~/.ansible/test/cache')
+    os.makedirs(cache, exist_ok=True)
+    shutil.copy(os.path.join(REPO, 'scripts', 'get_pip_standin.py'),
+                os.path.join(cache, 'get_pip_%s.py' % pip_version.replace('.', '_')))
+    return os.path.join(venv, 'bin')
+
+
+def run_core_sanity(name):
+    """ansible-test sanity with one more core; the oldest must be the one requires_ansible names."""
+    requirements, version = CORES[name]
+    with open(os.path.join(REPO, requirements), encoding='utf-8') as handle:
+        core = re.search(r'^ansible-core==(\d+\.\d+)\.', handle.read(), re.M).group(1)
+    header = '+ %s: ansible-core %s, Python %s\n' % (name, core, version)
+    if name == 'sanity-oldest':
+        with open(os.path.join(REPO, 'meta', 'runtime.yml'), encoding='utf-8') as handle:
+            wanted = re.search(r"^requires_ansible:\s*['\"]?>=\s*(\d+\.\d+)", handle.read(), re.M).group(1)
+        if wanted != core:
+            return (0, 1, 0), header + 'meta/runtime.yml requires_ansible names %s, %s pins %s\n' % (wanted, requirements, core)
+    try:
+        bin_dir = core_venv(name, requirements, version)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        return (0, 1, 0), header + 'cannot make the venv: %s\n' % exc
+    counts, output = run_sanity(quiet=True, bin_dir=bin_dir, python=version, name=name)
+    return counts, header + output
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--suite', action='append', choices=['pytest', 'sanity'],
+    parser.add_argument('--suite', action='append', choices=['pytest', 'sanity'] + sorted(CORES),
                         help='run only these suites (default: all)')
     parser.add_argument('pytest_args', nargs='*', help='extra arguments and paths for pytest')
     args = parser.parse_args()
-    suites = args.suite or ['pytest', 'sanity']
+    suites = args.suite or ['pytest', 'sanity'] + sorted(CORES)
     os.makedirs(BUILD, exist_ok=True)
     totals = {}
     # The suites are independent: sanity (one subprocess) runs beside pytest, and pytest spreads
@@ -94,6 +168,9 @@ def main():
     background = {}
     if 'sanity' in suites:
         background['sanity'] = concurrent.futures.ThreadPoolExecutor(1).submit(run_sanity, quiet=True)
+    for name in sorted(CORES):
+        if name in suites:
+            background[name] = concurrent.futures.ThreadPoolExecutor(1).submit(run_core_sanity, name)
     if 'pytest' in suites:
         paths = [a for a in args.pytest_args if not a.startswith('-')] or ['tests/unit', 'tests/integration']
         extra = [a for a in args.pytest_args if a.startswith('-')]
