@@ -108,7 +108,10 @@ SPECS = {
             'content': "{{ lookup('ansible.builtin.file', ex.work ~ '/manifests/export-template.yml') }}\n"}}],
         'pre_setup': [manifest_task('{{ ex.work }}/manifests/export-template.yml', 'EXAMPLE03', 'Export')]},
     'ie_job_info': {},
-    'ie_job_status': {'facts': {'ie_job_id': '{{ ex.job_a }}'}},
+    # the jobs the wait example waits for are canceled first, so that it returns at once
+    'ie_job_status': {'facts': {'ie_job_id': '{{ ex.job_a }}'}, 'setup': [
+        {'name': 'setup: cancel the jobs to wait for', 'awsie.importexport.ie_job': {'state': 'absent', 'job_id': '{{ item }}'},
+         'loop': ['{{ ex.job_b }}', '{{ ex.job_c }}']}]},
     'ie_shipping_label': {},
     'ie_fit': {},
     'ie_format': {},
@@ -148,6 +151,8 @@ NOT_COVERED = {
     'ie_job': {'mail': 'only with transport=email (test_email_flow.py)',
                'recovered_from': 'only when a CreateJob answer was lost (fault injection, test_ie_job_faults.py)',
                'replaced': 'only when an e-mail CREATE JOB replaced a job (test_email_flow.py)'},
+    'ie_job_status': {'mail': 'only with transport=email (test_email_flow.py)',
+                      'waited_out': 'only when wait_timeout passes (test_ie_job_status.py)'},
 }
 
 
