@@ -137,7 +137,7 @@ def rewrite_links(text, name, modules, roles, notes):
 def copy_guides(src, modules, roles):
     docs = os.path.join(SOURCE, 'docs')
     present = sorted(n for n in os.listdir(docs) if n.endswith('.md'))
-    order = [g for g, _ in GUIDES if g in present] + [n for n in present if n not in dict(GUIDES)]
+    order = [guide for guide, _why in GUIDES if guide in present] + [n for n in present if n not in dict(GUIDES)]
     dest = os.path.join(src, 'guides')
     os.makedirs(os.path.join(dest, 'images'))
     if os.path.isdir(os.path.join(docs, 'examples')):
@@ -361,7 +361,7 @@ def main():
         run_quickstart(work, env, images)
     write_index(src, order)
     sphinx(src, args.dest, env)
-    pages = sorted(os.path.relpath(os.path.join(d, n), args.dest) for d, _, names in os.walk(args.dest)
+    pages = sorted(os.path.relpath(os.path.join(d, n), args.dest) for d, _dirs, names in os.walk(args.dest)
                    for n in names if n.endswith('.html') and not os.path.relpath(d, args.dest).startswith('_'))
     summary = {'pages': pages, 'guides': order, 'missing_guides': [g for g in EXPECTED if g not in order],
                'modules': modules, 'roles': roles, 'link_notes': notes, 'lifecycle_codes': codes,
