@@ -210,7 +210,7 @@ def build_play(name, spec):
                     'dest': '{{ ex.work }}/results.json', 'mode': '0644',
                     'content': "{% set h = hostvars[inventory_hostname] %}{ {% for n in example_names %}{{ n | to_json }}: "
                                "{{ (h[n] if n in h else none) | to_json }}{{ '' if loop.last else ', ' }}{% endfor %} }"},
-                 'vars': {'example_names': [r for r, _, _ in names]}},
+                 'vars': {'example_names': [entry[0] for entry in names]}},
                 {'name': 'wait for what an example started in the background', 'ansible.builtin.async_status': {
                     'jid': '{{ item.ansible_job_id }}'}, 'register': 'background', 'until': 'background is finished',
                  'retries': 120, 'delay': 1, 'loop': "{{ example_names | select('in', hostvars[inventory_hostname])"
@@ -346,7 +346,7 @@ def record_coverage(name, names, results):
     for register, _task_name, module in names:
         if module == name:
             seen |= result_keys(results.get(register))
-    data[name] = {'examples': len(names), 'ran': sum(1 for r, _, _ in names if results.get(r) is not None),
+    data[name] = {'examples': len(names), 'ran': sum(1 for entry in names if results.get(entry[0]) is not None),
                   'return_keys': return_keys(name), 'not_seen': [k for k in return_keys(name) if k not in seen]}
     with open(path, 'w', encoding='utf-8') as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
