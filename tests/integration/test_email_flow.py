@@ -409,3 +409,52 @@ def test_passwords_never_appear_even_at_vvvv(mail_service, playbook, tmp_path):
     assert 'refused the login' in output and 'GET STATUS' in output  # the runs did what they should
     for secret in (OPS_PASSWORD, OPS_PASSWORD + '-wrong', SK):
         assert secret not in output
+
+
+# ------------------------------------------------------------------ drive_prepare by mail
+
+PREPARE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'playbooks',
+                       'prepare_drives.yml')
+RETURN_ADDRESS = {'name': 'Test Operator', 'street1': '1 Test St', 'city': 'Seattle', 'stateOrProvince': 'WA',
+                  'postalCode': '98104', 'phoneNumber': '206-555-0100', 'country': 'USA'}
+
+
+def test_drive_prepare_makes_the_job_by_mail_with_one_variable(mail_service, loop_drive, playbook, tmp_path):
+    service = mail_service(step_seconds=1)
+    bucket = service.new_bucket('bymail')
+    drive = loop_drive('ext4', size_mb=24, mount=False)
+    data = tmp_path / 'data'
+    (data / 'sub').mkdir(parents=True)
+    (data / 'a.txt').write_bytes(b'alpha\n')
+    (data / 'sub' / 'b.txt').write_bytes(b'beta\n')
+    mail = dict((k, v) for k, v in mail_options(service).items() if k not in ('transport', 'secret_key'))
+    group_vars = dict(drive_prepare_manifest_defaults={'accessKeyId': AK, 'eraseDevice': True, 'returnAddress': RETURN_ADDRESS},
+                      drive_prepare_endpoint_url=service.url, drive_prepare_access_key=AK, drive_prepare_secret_key=SK,
+                      drive_prepare_progress_interval=2, drive_prepare_load_timeout=300, drive_prepare_transport='email',
+                      drive_prepare_mail=mail)
+    host = {'ansible_connection': 'local', 'ansible_python_interpreter': '{{ ansible_playbook_python }}',
+            'drive_prepare_mount_root': str(tmp_path / 'mnt'),
+            'drive_prepare_drives': [{'name': 'd1', 'device': drive.device, 'data_src': str(data),
+                                      'manifest': {'bucket': bucket}}]}
+    os.makedirs(str(tmp_path / 'inventory'))
+    inventory = str(tmp_path / 'inventory' / 'hosts.yml')
+    with open(inventory, 'w', encoding='utf-8') as handle:
+        json.dump({'ie_drive_hosts': {'vars': group_vars, 'hosts': {'station1': host}}}, handle)
+
+    playbook.run(PREPARE, inventory=inventory)
+    log = mail_log(service)
+    assert [(r['command'], r['status']) for r in log] == [(m.CREATE, m.SUCCESS)]
+    job_id = log[0]['job_id']
+    status = service.client().get_status(JobId=job_id)
+    assert status['ProgressCode'] == 'Pending' and 'bucket: %s' % bucket in status['CurrentManifest']
+    second = playbook.run(PREPARE, inventory=inventory)  # nothing sent again
+    assert [r['command'] for r in mail_log(service)] == [m.CREATE]
+    assert not [t for t, _h in changed_tasks(second.stdout) if 'mount' not in t.lower()], second.stdout[-3000:]
+
+    received = service.receive(job_id, drive.device)  # the drive "ships": SIGNATURE 1.0 checked, data loaded
+    assert received.get('signature', '').startswith('SIGNATURE 1.0 for job %s matches' % job_id), received
+    deadline = time.monotonic() + 30
+    while service.client().get_status(JobId=job_id)['ProgressCode'] != 'Complete' and time.monotonic() < deadline:
+        time.sleep(0.5)
+    keys = sorted(o['Key'] for o in service.s3_client().list_objects_v2(Bucket=bucket)['Contents'])
+    assert keys == ['a.txt', 'import-log-%s' % job_id, 'sub/b.txt']
