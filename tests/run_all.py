@@ -160,7 +160,9 @@ def main():
                         help='run only these suites (default: all)')
     parser.add_argument('pytest_args', nargs='*', help='extra arguments and paths for pytest')
     args = parser.parse_args()
-    suites = args.suite or ['pytest', 'sanity'] + sorted(CORES)
+    # The extra cores (sanity-oldest, sanity-newest) are opt-in until a full CI run has shown them
+    # green: --suite sanity-oldest --suite sanity-newest (issue 12).
+    suites = args.suite or ['pytest', 'sanity']
     os.makedirs(BUILD, exist_ok=True)
     totals = {}
     # The suites are independent: sanity (one subprocess) runs beside pytest, and pytest spreads
