@@ -118,8 +118,10 @@ def core_venv(name, requirements, version):
     if not os.path.exists(stamp_file) or open(stamp_file, encoding='ascii').read() != stamp:
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([python, '-m', 'venv', venv], check=True)
-        subprocess.run([os.path.join(venv, 'bin', 'python'), '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
-                        '-r', os.path.join(REPO, requirements)], check=True, stdout=subprocess.DEVNULL)
+        proc = subprocess.run([os.path.join(venv, 'bin', 'python'), '-m', 'pip', 'install', '-q', '--disable-pip-version-check',
+                               '-r', os.path.join(REPO, requirements)], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError('pip install -r %s failed:\n%s' % (requirements, proc.stderr[-3000:]))
         with open(stamp_file, 'w', encoding='ascii') as handle:
             handle.write(stamp)
     # ansible-test downloads get-pip from a host that is not reachable here: the stand-in, under
