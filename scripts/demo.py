@@ -15,6 +15,9 @@ The demo is playbooks; this script sets the stage, runs them, and cleans up:
 ``playbooks/ship.yml`` run twice (the second must change nothing), the inventory's role variables
 in ``docs/examples/demo/fleet.yml``.
 
+``--transport email`` (``make demo TRANSPORT=email``): the service also runs its mail front and the
+jobs are made by mail (``drive_prepare_transport: email``); the summary lists the mails.
+
 ``--offline``: no service; ``docs/examples/demo/sign_offline.yml`` writes and verifies SIGNATUREs
 of drives with fixed job ids. Everything made (service, mounts, loop devices, images, work
 directory) is removed on the way out, also on SIGINT/SIGTERM/SIGHUP. Exit status 0 means every
@@ -49,6 +52,7 @@ FLEET = os.path.join(DEMO, 'fleet.yml')
 DATASETS = ('photos', 'ledgers', 'archive')  # docs/examples/data/<set>, dealt out to the hosts in turn
 PLAYBOOKS = os.path.join(REPO, 'playbooks')
 LINE = '-' * 78
+DEMO_MAIL, DEMO_MAIL_PASSWORD = 'ops@example.com', 'demo-mail-Pa55'
 
 
 class DemoError(Exception):
@@ -136,11 +140,39 @@ def demo_offline(demo):
     return True
 
 
-def demo_service(demo, rerun=True):
-    """The main job against the local service."""
-    service = IEService(os.path.join(demo.workdir, 'service'), step_seconds=2)
+def mail_front(demo, service):
+    """TRANSPORT=email: the role's mail variables for the service's mail front (docs/email.md)."""
+    with open(os.path.join(service.state_dir, 'service.json')) as handle:
+        mail = json.load(handle)['mail']
+    if not mail['mail_dir'].startswith(service.state_dir + os.sep):  # outside the work directory: remove it too
+        demo.cleanup.add('mailboxes', shutil.rmtree, mail['mail_dir'], ignore_errors=True)
+    demo.extra_vars.update(drive_prepare_transport='email', drive_prepare_mail=dict(
+        smtp_host='127.0.0.1', smtp_port=mail['smtp_port'], smtp_user=DEMO_MAIL, smtp_password=DEMO_MAIL_PASSWORD,
+        mail_from=DEMO_MAIL, imap_port=mail['imap_port'], imap_password=DEMO_MAIL_PASSWORD, ca_bundle=mail['ca_bundle'],
+        reply_timeout=60))
+    log('mail front: SMTP 127.0.0.1:%d, IMAP 127.0.0.1:%d (STARTTLS), mailbox %s' % (
+        mail['smtp_port'], mail['imap_port'], DEMO_MAIL))
+
+
+def print_mail_log(service):
+    """What was sent to the service and what it answered, from its mail log."""
+    from ie_service.mailcmds import mail_log  # pylint: disable=import-outside-toplevel
+    entries = mail_log(service.state_dir)
+    print('%s\nMails: %d sent to the service, %d replies delivered' % (LINE, len(entries), sum(e['delivered'] for e in entries)))
+    for entry in entries:
+        print('  %-10s %s -> RE: %s %s%s' % (entry['command'], entry['message_id'], entry['status'], entry['job_id'] or '',
+                                             (' ' + entry['code']) if entry['code'] else ''))
+
+
+def demo_service(demo, rerun=True, transport='api'):
+    """The main job against the local service (TRANSPORT=email: the jobs made by mail)."""
+    extra = ['--smtp-port', '0', '--mail-user', '%s:%s:%s' % (DEMO_MAIL, DEMO_MAIL_PASSWORD, DEMO_ACCESS_KEY)]
+    service = IEService(os.path.join(demo.workdir, 'service'), step_seconds=2,
+                        extra_args=extra if transport == 'email' else ())
     demo.cleanup.add('ie-service', service.stop)
     demo.extra_vars['demo_state_dir'] = service.state_dir
+    if transport == 'email':
+        mail_front(demo, service)
     demo.env['AWS_URL'] = service.url
     log('ie-service listening on %s (S3 at %s)' % (service.url, service.s3_url))
     s3 = service.s3_client()
@@ -185,6 +217,8 @@ def demo_service(demo, rerun=True):
     for bucket in buckets:
         keys = [o['Key'] for o in s3.list_objects_v2(Bucket=bucket).get('Contents', [])]
         print('  s3://%s/ (%d)\n%s' % (bucket, len(keys), ''.join('    %s\n' % key for key in keys)), end='')
+    if transport == 'email':
+        print_mail_log(service)
     print('=' * 78)
     return check(service, s3, demo.fleet, shipped)
 
@@ -289,9 +323,13 @@ def main(argv=None):
     parser.add_argument('--no-rerun', action='store_true', help='skip the second (idempotency) prepare run')
     parser.add_argument('--hosts', type=int, default=0, metavar='N',
                         help='over SSH on N hosts of the multi-host test bed (make demo HOSTS=N), one drive each')
+    parser.add_argument('--transport', choices=['api', 'email'], default='api',
+                        help='email: the jobs are made by mail (make demo TRANSPORT=email; docs/email.md)')
     args = parser.parse_args(argv)
     if args.hosts and args.offline:
         parser.error('--hosts and --offline do not go together')
+    if args.transport == 'email' and (args.hosts or args.offline):
+        parser.error('--transport email goes with the local demo only (not --hosts, not --offline)')
     if os.geteuid() != 0:
         print('make demo needs root (loop devices and mounts)', file=sys.stderr)
         return 2
@@ -307,7 +345,7 @@ def main(argv=None):
             if args.hosts:
                 ok = demo_fleet(demo, args.hosts)
             else:
-                ok = demo_offline(demo) if args.offline else demo_service(demo, not args.no_rerun)
+                ok = demo_offline(demo) if args.offline else demo_service(demo, not args.no_rerun, args.transport)
             log('cleaning up')
     except DemoError as exc:
         log('FAILED: %s' % exc)
