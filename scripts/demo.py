@@ -253,8 +253,8 @@ def demo_fleet(demo, count):
     demo.fleet = [(host.name, drive.name, 'demo-' + datasets[host.name]) for host in bed.hosts for drive in host.drives]
     for host in bed.hosts:
         for drive in host.drives:
-            log('%s (%s): drive %s %-5s on %s, data %s' % (host.name, host.address, drive.name, drive.fstype, drive.device,
-                                                        datasets[host.name]))
+            log('%s (%s): drive %s %-5s on %s, data %s'
+                % (host.name, host.address, drive.name, drive.fstype, drive.device, datasets[host.name]))
 
     ship, poll = os.path.join(PLAYBOOKS, 'ship.yml'), os.path.join(PLAYBOOKS, 'poll_jobs.yml')
     runs = {}
@@ -283,8 +283,8 @@ def demo_fleet(demo, count):
         changed = sum(item['changed'] for item in counts.values())
         print('%-22s %6.1f s%s' % (label, seconds, ', changed=%d over %d hosts' % (changed, len(counts)) if counts else ''))
     outputs = os.path.join(demo.workdir, 'manifests')
-    print('Controller outputs in %s: %s' % (outputs, ', '.join(sorted(name for name in os.listdir(outputs)
-                                                                     if name.endswith(('.pdf', '.csv'))))))
+    written = sorted(name for name in os.listdir(outputs) if name.endswith(('.pdf', '.csv')))
+    print('Controller outputs in %s: %s' % (outputs, ', '.join(written)))
     with open(os.path.join(demo.workdir, 'report.md')) as handle:
         print('%s\n%s\n%s' % (LINE, handle.read().rstrip(), LINE))
     print('=' * 78)
@@ -295,8 +295,8 @@ def demo_fleet(demo, count):
         progress = client.get_status(JobId=job['job_id'])['ProgressCode'] if job else 'not shipped'
         expected = sum(len(found) for _root, _dirs, found in os.walk(os.path.join(EXAMPLES, 'data', bucket[len('demo-'):])))
         got = s3.list_objects_v2(Bucket=bucket, Prefix=host + '/').get('KeyCount', 0)
-        log('%s/%s (%s) job %s: %s, %d of %d files in s3://%s/%s/' % (host, name, bed.host(host).drives[0].fstype,
-                                                                    job and job['job_id'], progress, got, expected, bucket, host))
+        log('%s/%s (%s) job %s: %s, %d of %d files in s3://%s/%s/'
+            % (host, name, bed.host(host).drives[0].fstype, job and job['job_id'], progress, got, expected, bucket, host))
         ok = ok and progress == 'Complete' and got == expected
     return ok
 

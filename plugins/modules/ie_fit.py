@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_fit
 short_description: Tell whether a data tree fits on a drive, counted in the drive's blocks
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Counts what the files under O(src) will take on the drive's file system the way it allocates
     space - whole blocks or clusters per file, directory entries, one inode per file and directory

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_format
 short_description: Make sure an export drive is empty, and format it only when it is proven blank
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - For AWS Import/Export export jobs - the drive must arrive empty with a file system the manifest
     names in C(fileSystem) (NTFS, EXT4 or FAT32; EXT2 and EXT3 too).

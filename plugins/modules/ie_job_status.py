@@ -85,12 +85,12 @@ EXAMPLES = r'''
     job_ids: "{{ ansible_play_hosts | map('extract', hostvars, 'ie_job_id') | list }}"
     since: "{{ previous_poll | default(omit) }}"
   run_once: true
-  register: poll
+  register: fleet_poll
 
 - name: Report the jobs that moved since the last run
   ansible.builtin.debug:
     msg: "{{ item.job_id }}: {{ item.before.progress_code }} -> {{ item.after.progress_code }}"
-  loop: "{{ poll.moved }}"
+  loop: "{{ fleet_poll.moved | default([]) }}"  # no moved on the first run, without since
   run_once: true
 
 - name: Wait until the data of two jobs is loaded (or they failed)

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_load
 short_description: Load a data set onto a mounted import drive in one pass, with a ledger
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Copies the files of O(src) (all of them, one drive's share of an M(awsie.importexport.ie_plan),
     or a re-ship list of M(awsie.importexport.ie_reconcile)) onto the drive mounted at O(dest).

@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_packing_slip
 short_description: Write a packing slip per drive and the fleet job sheet for AWS Import/Export
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Writes, for every drive of a shipment, a one-page PDF packing slip - job id, job type, deviceId,
     drive serial, host, device, file system, the SIGNATURE's signature, the return address, and what

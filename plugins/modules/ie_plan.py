@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_plan
 short_description: Check a data set for import and plan it onto drives
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Scans a source tree on the managed host once (metadata only; symbolic links are reported,
     never followed) and reports, before anything is copied, the findings that would make an

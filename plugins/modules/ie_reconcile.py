@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_reconcile
 short_description: Prove a job's data landed - a drive's ledger against the service's log and S3
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Runs on the controller, after a job reached C(Complete) or C(SuccessWithErrors).
   - For an import, compares the drive's ledger (written by M(awsie.importexport.ie_load)) with the

@@ -109,7 +109,8 @@ SPECS = {
         'pre_setup': [manifest_task('{{ ex.work }}/manifests/export-template.yml', 'EXAMPLE03', 'Export')]},
     'ie_job_info': {},
     # the jobs the wait example waits for are canceled first, so that it returns at once
-    'ie_job_status': {'facts': {'ie_job_id': '{{ ex.job_a }}'}, 'setup': [
+    # previous_poll: an earlier poll that saw job_a not yet created, so the report example has a move to show
+    'ie_job_status': {'facts': {'ie_job_id': '{{ ex.job_a }}', 'previous_poll': []}, 'setup': [
         {'name': 'setup: cancel the jobs to wait for', 'awsie.importexport.ie_job': {'state': 'absent', 'job_id': '{{ item }}'},
          'loop': ['{{ ex.job_b }}', '{{ ex.job_c }}']}]},
     'ie_shipping_label': {},

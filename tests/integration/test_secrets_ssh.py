@@ -108,7 +108,7 @@ print(json.dumps(out))
 
 def random_secret(length):
     alphabet = string.ascii_letters + string.digits
-    return ''.join(secrets.choice(alphabet) for _ in range(length))
+    return ''.join(secrets.choice(alphabet) for unused in range(length))
 
 
 def forms(value):

@@ -327,8 +327,11 @@ def _child_until(step, tmp_path, stop_at=None):
     raise AssertionError('child never reached %s (last %s): %s' % (step, last, proc.stderr.read()[-3000:]))
 
 
-@pytest.mark.parametrize('signum, step', [(signal.SIGTERM, 'network'), (signal.SIGTERM, 'drives'), (signal.SIGTERM, 'sshd'),
-                                           (signal.SIGTERM, 'ready'), (signal.SIGINT, 'drives'), (signal.SIGINT, 'ready')],
+SIGNALS_AND_STEPS = [(signal.SIGTERM, 'network'), (signal.SIGTERM, 'drives'), (signal.SIGTERM, 'sshd'),
+                     (signal.SIGTERM, 'ready'), (signal.SIGINT, 'drives'), (signal.SIGINT, 'ready')]
+
+
+@pytest.mark.parametrize('signum, step', SIGNALS_AND_STEPS,
                          ids=['SIGTERM-network', 'SIGTERM-drives', 'SIGTERM-sshd', 'SIGTERM-ready', 'SIGINT-drives', 'SIGINT-ready'])
 def test_a_signal_during_setup_leaves_nothing(signum, step, tmp_path):
     if os.geteuid() != 0:

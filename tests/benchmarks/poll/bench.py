@@ -54,15 +54,15 @@ PLAY = '''
         secret_key: "{{ lookup('ansible.builtin.env', 'BENCH_SK') }}"
         endpoint_url: "{{ url }}"
         concurrency: "{{ concurrency }}"
-      register: poll
+      register: fleet_poll
     - name: End
       ansible.builtin.set_fact:
         t1: "{{ now().timestamp() }}"
     - name: Save
       ansible.builtin.copy:
         dest: "{{ out }}"
-        content: "{{ {'seconds': (t1 | float) - (t0 | float), 'api_calls': poll.api_calls,
-                      'jobs': poll.jobs | length, 'counts': poll.counts} | to_json }}"
+        content: "{{ {'seconds': (t1 | float) - (t0 | float), 'api_calls': fleet_poll.api_calls,
+                      'jobs': fleet_poll.jobs | length, 'counts': fleet_poll.counts} | to_json }}"
 '''
 
 
