@@ -176,7 +176,7 @@ def main():
         if name in suites:
             background[name] = concurrent.futures.ThreadPoolExecutor(1).submit(run_core_sanity, name)
     if 'pytest' in suites:
-        paths = [a for a in args.pytest_args if not a.startswith('-')] or ['tests/unit', 'tests/integration']
+        paths = [a for a in args.pytest_args if not a.startswith('-')] or ['tests/unit', 'tests/integration', 'tests/proof']
         extra = [a for a in args.pytest_args if a.startswith('-')]
         workers = os.environ.get('PYTEST_WORKERS', '3')
         if workers != '0' and not any(a.startswith('-n') for a in extra):
