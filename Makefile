@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit integration sanity lint bench build docs clean setup
+.PHONY: demo test unit integration sanity lint bench build docs clean setup proof
 
 $(STAMP): requirements/dev.txt requirements/constraints.txt scripts/setup.sh $(wildcard service/pyproject.toml)
 	scripts/setup.sh
@@ -26,6 +26,10 @@ sanity: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py $(if $(HOSTS),--hosts $(HOSTS)) $(if $(TRANSPORT),--transport $(TRANSPORT))
+
+# The proof of reliability (issue 11): every family's checks, long cases too; writes docs/reliability.md.
+proof: $(STAMP)
+	$(PY) scripts/proof.py
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/run.py
