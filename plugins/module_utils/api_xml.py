@@ -5,8 +5,10 @@
 
 """Reading the Query API's XML answers, and checking they are the API's.
 
-* Refused before parsing: a body that is not XML, an HTML page (said so: a wrong
-  ``endpoint_url`` is the usual cause), a DTD or entity declarations (entity bombs).
+* Refused before parsing: a redirect (never followed: the signature is for this endpoint), a
+  body that is not XML, an HTML page (said so: a wrong ``endpoint_url`` is the usual cause), a
+  DTD or entity declarations (entity bombs), NUL bytes (UTF-16, which would hide a DTD from
+  that check).
 * Refused after parsing: a successful answer whose root element is not ``<ActionResponse>``
   in the API's XML namespace (``API_NAMESPACES``), without its ``<ActionResult>``, or nested
   deeper than any answer of the API (``MAX_DEPTH``).
@@ -115,6 +117,10 @@ def parse_xml(body, action=None, status=None):
     if _HTML.match(body[:4096]):
         raise ResponseError('the endpoint answered HTML, not the Import/Export API; %s' % _FIX_ENDPOINT,
                             action=action, status=status)
+    if b'\x00' in body:
+        # UTF-16 (or binary): the DTD check below reads bytes, and expat would read UTF-16 unseen by it
+        raise ResponseError('the response holds NUL bytes (UTF-16 or binary data), which the Query API\'s UTF-8 XML '
+                            'never does; refusing to parse it; %s' % _FIX_ENDPOINT, action=action, status=status)
     lowered = body.lower()
     if b'<!doctype' in lowered or b'<!entity' in lowered:
         raise ResponseError('the response carries a DTD or entity declarations, which the Query API never sends; '
@@ -143,6 +149,10 @@ def parse_response(action, status, body, url):
         # a proxy or load balancer in the way (502, 504...): retried like any 5xx
         raise ServiceError('HTTP %d with a non-XML body from %s' % (status, url), code='HTTP%d' % status,
                            action=action, status=status, outcome_unknown=True)
+    if 300 <= status < 400 and b'<Error' not in body[:4096]:
+        raise ResponseError('the endpoint answered HTTP %d, a redirect, which is never followed: requests are signed '
+                            'for the endpoint they are sent to; set endpoint_url to the URL the Query API answers at'
+                            % status, action=action, status=status)
     root = parse_xml(body, action, status)
     name = local_name(root.tag)
     if name == 'ErrorResponse' or (status >= 300 and find(root, 'Error') is not None):
