@@ -5,10 +5,14 @@
 
 from __future__ import annotations
 
+from ansible_collections.awsie.importexport.plugins.doc_fragments.attributes import ModuleDocFragment as Attributes
+
 
 class ModuleDocFragment:
 
-    # Options shared by every module that calls the Import/Export Query API.
+    # Options, notes, author and attributes shared by every module that calls the Import/Export
+    # Query API: such a module names this fragment only (and awsie.importexport.mail if it has
+    # transport: email), then states what differs.
     DOCUMENTATION = r'''
 options:
   access_key:
@@ -98,4 +102,4 @@ notes:
     keyword does not apply). Proxies come from the environment too (E(HTTPS_PROXY), E(NO_PROXY)).
   - Every module taking these options is in the action group C(group/awsie.importexport.ie), so
     C(module_defaults) can set them once.
-'''
+''' + Attributes.API

@@ -22,8 +22,6 @@ description:
   - Returns RV(device_id), the value for the manifest's C(deviceId) and for the sticker on the drive.
   - Works without udev (the file system is probed directly with C(blkid)); with udev, the serial
     and model come from its database.
-author:
-  - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
   - awsie.importexport.attributes
 attributes:

@@ -24,8 +24,6 @@ description:
   - With O(dest), the directory where the drive is mounted, files already there with the same size
     and directories already there cost nothing more, so a re-run onto a loaded drive fits.
   - Reads only; symbolic links and special files under O(src) are not counted.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
 attributes:

@@ -23,8 +23,6 @@ description:
   - A drive holding files, a partition table, or data that is not a file system is refused unless
     O(force=true); with O(force=true) and O(format=true) it is wiped (C(wipefs -a)) and formatted
     whole. A mounted drive is never formatted.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
 attributes:

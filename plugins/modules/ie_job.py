@@ -34,16 +34,9 @@ description:
     killed before its reply is waited for, not sent again. A changed manifest without O(job_id) is a new
     C(CREATE JOB), as the 2009 guide says; the service then replaces the drive's older job (one job per device).
     RV(signature_file_contents) is the version 1.0 SIGNATURE computed on the controller (with O(secret_key))."
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - awsie.importexport.mail
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.API
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     details:

@@ -16,15 +16,8 @@ description:
   - Filters by job type, canceled or not, and creation date; the listing stops at the first job
     older than O(created_since), because the service lists newest first.
   - With O(include_status), adds each job's GetStatus fields (several requests at a time).
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.API
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     details: Only reads; runs the same in check mode.

@@ -22,16 +22,9 @@ description:
   - With O(transport=email), one C(GET STATUS) mail per job (all sent first, the replies then waited for
     together); each reply's C(DEVICE CODE), C(JOB CODE) and the other fields fill the same keys. An C(ERROR)
     reply (such as C(InvalidJobId)) or no reply within O(reply_timeout) is that job's RV(jobs[].error).
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
   - awsie.importexport.mail
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.API
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     details: Only reads; runs the same in check mode (with O(transport=email) the C(GET STATUS) mails are sent too).

@@ -27,11 +27,8 @@ description:
     copied; RV(excluded) counts them by rule. M(awsie.importexport.ie_plan) lists them.
   - Never sets modes or owners (FAT, NTFS, exFAT); leaves C(SIGNATURE) and C(lost+found) in the
     drive's root alone; removes nothing else from the drive.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.files
+  - awsie.importexport.attributes.FILES
 attributes:
   async:
     support: full

@@ -25,13 +25,8 @@ description:
   - The values of C(trueCryptPassword) and C(pinCode) (and keys that look like them) are never printed,
     at any verbosity; the returned RV(content), RV(manifest) and the diff show them as C(********).
   - Problems name the file and the field path, never the text of a file that is not a manifest.
-author:
-  - awsie.importexport contributors (!UNKNOWN)
 extends_documentation_fragment:
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.files
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - awsie.importexport.attributes.FILES
 attributes:
   check_mode:
     details: Validates and renders, reads O(dest) and reports whether it would change; writes nothing.

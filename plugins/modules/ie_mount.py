@@ -29,8 +29,6 @@ description:
     the root file system.
   - A failed mount takes back what the task made (the directories it created, a mount that did
     not come out as planned).
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
 attributes:

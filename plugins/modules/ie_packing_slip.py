@@ -19,8 +19,6 @@ description:
     M(awsie.importexport.ie_job) tasks or the C(drive_prepare) role recorded.
   - The files carry no date and are rendered the same way each time, so a re-run with the same jobs
     changes nothing. Files are written atomically, mode O(mode).
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
 attributes:

@@ -28,11 +28,8 @@ description:
     directories to load onto it, for M(awsie.importexport.ie_load)'s O(awsie.importexport.ie_load#module:include).
   - With O(drive_size), says how many drives of that size the whole set needs.
   - Writes nothing; check mode is the same run.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.attributes
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     details: The module only reads; check mode is the same run.

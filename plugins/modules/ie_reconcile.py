@@ -25,20 +25,11 @@ description:
     for a new drive.
   - For an export, checks each line of the export log against the file read back from the
     returned drive, mounted on the controller at O(drive_path) (MD5 and size), and optionally the object's ETag.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
-  - awsie.importexport.attributes
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.flow
+  - awsie.importexport.attributes.ACTION
 attributes:
   action:
-    support: full
     details: Runs in the controller's process, in the action plugin; nothing is sent to the managed host.
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     details: Reads the ledger, the log and the objects; does not write O(reship_dest).
 requirements:

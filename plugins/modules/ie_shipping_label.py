@@ -21,15 +21,8 @@ description:
     mode, would be) written.
   - Runs on the controller, in the process of its action plugin (see the notes); O(dest) is a
     controller path.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
   - awsie.importexport.api
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.API
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-  - ansible.builtin.action_common_attributes.flow
 attributes:
   check_mode:
     details: Asks for the label (a read) but neither downloads nor writes it.

@@ -23,11 +23,8 @@ description:
     from the expected one, so a check-mode run is the pre-shipment verification.
   - Refuses EBS and Glacier import manifests (C(manifestVersion) 3.0); those jobs use a barcode
     artifact, not a SIGNATURE file.
-author:
-  - awsie.importexport contributors (@awsie)
 extends_documentation_fragment:
-  - awsie.importexport.attributes
-  - awsie.importexport.attributes.files
+  - awsie.importexport.attributes.FILES
 attributes:
   check_mode:
     details: Reads the drive and reports whether the SIGNATURE would change; writes nothing.
