@@ -84,7 +84,7 @@ jobs:
       returned: always
       sample: 53TX4
     job_type:
-      description: "Import or Export."
+      description: "Import or Export (the C(JobType) ListJobs gives)."
       type: str
       returned: always
       sample: Import

@@ -207,16 +207,14 @@ api_calls:
   sample: {"requests": 2, "retries": 0, "by_action": {"GetStatus": 2}}
 mail:
   description:
-    - With O(transport=email), the mails of this task. C(sent) lists the command mails sent (C(message_id),
-      C(subject), C(to), C(date), C(again) when a mail whose first sending was interrupted was sent again);
-      C(received) the replies read (C(message_id), C(subject), C(in_reply_to), C(status), C(code)).
+    - With O(transport=email), the C(GET STATUS) mails sent (C(sent)) and the replies read (C(received)), with the
+      keys described in RV(awsie.importexport.ie_job#module:mail).
   returned: when O(transport=email)
   type: dict
-  sample: {"sent": [{"message_id": "<create.1795466692712908770.cda381894cbe281d@example.com>", "subject": "CREATE JOB",
-            "to": "awsimportexport@amazon.com", "date": "2026-11-23T20:44:53Z"}],
-           "received": [{"message_id": "<reply.1795466693406403552.12e7b063f419571a@amazon.com>",
-                         "subject": "RE: CREATE JOB", "status": "SUCCESS", "code": null,
-                         "in_reply_to": "<create.1795466692712908770.cda381894cbe281d@example.com>"}]}
+  sample: {"sent": [{"message_id": "<get.1795466702113505202.4f1c0a7d9b2e6c31@example.com>", "subject": "GET STATUS",
+                     "to": "awsimportexport@amazon.com", "date": "2026-11-23T20:45:02Z"}],
+           "received": [{"message_id": "<reply.1795466702517780111.9a0e55c3d1b84f02@amazon.com>", "subject": "RE: GET STATUS",
+                         "status": "ERROR", "code": "InvalidJobId", "in_reply_to": "<get.1795466702113505202.4f1c0a7d9b2e6c31@example.com>"}]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -29,6 +29,7 @@ description:
     drive's root alone; removes nothing else from the drive.
 extends_documentation_fragment:
   - awsie.importexport.attributes.FILES
+  - awsie.importexport.data_set
 attributes:
   async:
     support: full
@@ -36,40 +37,10 @@ attributes:
   check_mode:
     details: Reads metadata and reports what would be copied; writes nothing.
 options:
-  src:
-    description: Directory on the managed host holding the data set.
-    type: path
-    required: true
   dest:
     description: Mount point of the drive on the managed host; files go to the same relative paths.
     type: path
     required: true
-  manifest:
-    description:
-      - The import manifest's fields (as given to M(awsie.importexport.ie_manifest)); C(prefix),
-        C(substitutions) and C(ignore) decide the keys and which files are skipped.
-    type: dict
-  prefix:
-    description: The manifest's C(prefix); overrides O(manifest).
-    type: str
-  substitutions:
-    description: The manifest's C(substitutions), applied in order; overrides O(manifest).
-    type: dict
-  ignore:
-    description: The manifest's C(ignore) regular expressions; overrides O(manifest).
-    type: list
-    elements: str
-  include:
-    description:
-      - Relative paths of files and whole directories to load (a drive's C(items) from
-        M(awsie.importexport.ie_plan)); V(.) is everything. Default everything.
-    type: list
-    elements: str
-  files_from:
-    description:
-      - A file on the managed host listing the files to load - an ie_plan list, a ledger or a
-        re-ship list of M(awsie.importexport.ie_reconcile).
-    type: path
   ledger:
     description:
       - Path of the drive's ledger on the controller, beside its manifest. Read as the previous
@@ -216,20 +187,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awsie.importexport.plugins.module_utils import dataset, ledger, load, s3keys
+from ansible_collections.awsie.importexport.plugins.module_utils import data_set_options, dataset, ledger, load, s3keys
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type='path', required=True),
+        argument_spec=data_set_options.argument_spec(
             dest=dict(type='path', required=True),
-            manifest=dict(type='dict'),
-            prefix=dict(type='str'),
-            substitutions=dict(type='dict'),
-            ignore=dict(type='list', elements='str'),
-            include=dict(type='list', elements='str'),
-            files_from=dict(type='path'),
             ledger=dict(type='path'),
             previous_ledger=dict(type='path'),
             ledger_dest=dict(type='path'),

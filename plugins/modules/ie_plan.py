@@ -30,27 +30,11 @@ description:
   - Writes nothing; check mode is the same run.
 extends_documentation_fragment:
   - awsie.importexport.attributes
+  - awsie.importexport.data_set
 attributes:
   check_mode:
     details: The module only reads; check mode is the same run.
 options:
-  src:
-    description: Directory on the managed host holding the data set.
-    type: path
-    required: true
-  manifest:
-    description: The import manifest's fields; C(prefix), C(substitutions) and C(ignore) are used.
-    type: dict
-  prefix:
-    description: The manifest's C(prefix); overrides O(manifest).
-    type: str
-  substitutions:
-    description: The manifest's C(substitutions), applied in order; overrides O(manifest).
-    type: dict
-  ignore:
-    description: The manifest's C(ignore) regular expressions; overrides O(manifest).
-    type: list
-    elements: str
   drives:
     description:
       - The drives to fill, in order. Each a dict with C(name) and either C(size) (bytes of room on
@@ -78,13 +62,6 @@ options:
     description: Bytes kept free on every drive.
     type: int
     default: 1048576
-  include:
-    description: Relative paths of files and whole directories to plan (V(.) is everything).
-    type: list
-    elements: str
-  files_from:
-    description: A file on the host listing the files to plan - a re-ship list of M(awsie.importexport.ie_reconcile), a ledger or a plan list.
-    type: path
   recheck:
     description:
       - Read metadata a second time at the end of the scan, to find files that changed while it ran -
@@ -199,25 +176,18 @@ scan_seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awsie.importexport.plugins.module_utils import dataset, ledger, plan, s3keys
+from ansible_collections.awsie.importexport.plugins.module_utils import data_set_options, dataset, ledger, plan, s3keys
 from ansible_collections.awsie.importexport.plugins.module_utils.devices import DeviceError, Prober
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type='path', required=True),
-            manifest=dict(type='dict'),
-            prefix=dict(type='str'),
-            substitutions=dict(type='dict'),
-            ignore=dict(type='list', elements='str'),
+        argument_spec=data_set_options.argument_spec(
             drives=dict(type='list', elements='dict', default=[]),
             drive_size=dict(type='int'),
             filesystem=dict(type='str', choices=['ext2', 'ext3', 'ext4', 'ntfs', 'fat32', 'vfat', 'exfat']),
             block_size=dict(type='int'),
             margin_bytes=dict(type='int', default=1048576),
-            include=dict(type='list', elements='str'),
-            files_from=dict(type='path'),
             recheck=dict(type='str', choices=['recent', 'all', 'none'], default='recent'),
             max_findings=dict(type='int', default=1000),
         ),
