@@ -133,7 +133,7 @@ def _entry(row, header, names, line):
             entry['extra'][column] = cell
     size = entry.get('Bytes', '').strip()
     if size:
-        if not size.isdigit():
+        if not (size.isascii() and size.isdigit()):  # '\u00b2'.isdigit() is true, and int() refuses it
             return 'Bytes %r is not a whole number' % size, None
         entry['Bytes'] = int(size)
     else:
