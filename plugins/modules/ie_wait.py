@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 ---
 module: ie_wait
 short_description: Wait for a host's background loads and show their progress
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Waits until the asynchronous jobs of this host (tasks started with C(async) and C(poll=0), such
     as M(awsie.importexport.ie_load)) have finished, and prints each one's progress - files, bytes,
@@ -71,6 +71,8 @@ options:
 notes:
   - A job keeps running on the host when the play is interrupted (Ctrl-C). With C(record_path), a
     re-run can wait for it before it starts the same work again.
+  - A job whose processes are gone without a result (killed, or the host restarted) is reported as
+    failed, C(stopped without a result), instead of being waited for until O(timeout).
 seealso:
   - module: ansible.builtin.async_status
 '''
@@ -135,8 +137,36 @@ def status(async_dir, jid, adopting):
                                            'run the play again' % (jid, path))
     data = _read_json(path)
     if not isinstance(data, dict) or data.get('started') and not data.get('finished'):
-        return False, None
+        if not gone(jid, path):
+            return False, None
+        data = _read_json(path)  # it may have ended between the two looks
+        if not isinstance(data, dict) or data.get('started') and not data.get('finished'):
+            return True, dict(failed=True, msg='job %s stopped without a result (its process was killed, or the host '
+                                               'restarted); run the play again to finish the work' % jid)
     return True, data
+
+
+def gone(jid, path, grace=10, proc='/proc'):
+    """True when no process runs job ``jid`` any more. Ansible's async_wrapper names a job
+    ``<id>.<pid>`` and both its processes (the one that runs the module and the one that watches
+    it) keep ``<id>`` as an argument while the job runs. Unknown (False) without /proc or within
+    ``grace`` seconds of the job's start."""
+    try:
+        if time.time() - os.stat(path).st_mtime < grace:
+            return False
+        pids = [p for p in os.listdir(proc) if p.isdigit()]
+    except OSError:
+        return False
+    head, dot, tail = jid.rpartition('.')
+    needle = (head if dot and tail.isdigit() else jid).encode()
+    for pid in pids:
+        try:
+            with open(os.path.join(proc, pid, 'cmdline'), 'rb') as handle:
+                if needle in handle.read().split(b'\0'):
+                    return False
+        except OSError:
+            continue
+    return bool(pids)
 
 
 def _read_record(path):

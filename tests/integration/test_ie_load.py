@@ -204,3 +204,87 @@ def test_not_a_mount_point_is_refused(playbook, tmp_path):
     proc = playbook.run(PLAY, expect_rc=2, extra_vars={'src': str(tmp_path / 'src'), 'dest': str(tmp_path / 'empty-mountpoint'),
                                                        'ledger': str(tmp_path / 'l'), 'out': str(tmp_path / 'o')})
     assert 'is not a mount point' in proc.stdout and not os.path.exists(tmp_path / 'l')
+
+
+START_PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Load in the background
+      awsie.importexport.ie_load:
+        src: "{{ src }}"
+        dest: "{{ dest }}"
+        prefix: imp/
+        ledger: "{{ ledger }}"
+        ledger_dest: "{{ host_ledger }}"
+        progress_path: "{{ progress }}"
+      async: 600
+      poll: 0
+      register: started
+    - name: Keep the job id
+      ansible.builtin.copy:
+        content: "{{ started.ansible_job_id }}"
+        dest: "{{ out }}"
+'''
+
+WAIT_PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Wait for the load
+      awsie.importexport.ie_wait:
+        jobs: [{jid: "{{ jid }}", name: drive1, progress_path: "{{ progress }}"}]
+        interval: 5
+        timeout: 90
+'''
+
+
+def job_pids(jid):
+    """Processes of an async job: async_wrapper's two (its job id's head is one of their arguments)
+    and the module they run, with its children."""
+    head = jid.rpartition('.')[0].encode()
+    wrappers = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                if head in handle.read().split(b'\0'):
+                    wrappers.append(int(pid))
+        except (OSError, ValueError):
+            continue
+    return wrappers + module_pids()
+
+
+def test_ie_wait_reports_a_killed_async_load_instead_of_waiting_for_ever(loop_drive, playbook, tmp_path):
+    """kill -9 of a background load (what a host restart does to it): ie_wait says the job stopped
+    without a result, at once, and a re-run of the load completes the drive."""
+    drive = loop_drive('fat32', size_mb=96)  # fusefat: a few MB/s, slow enough to kill half-way
+    src = str(tmp_path / 'src')
+    names = ['part%02d.bin' % i for i in range(40)]
+    for name in names:
+        write(src, name, os.urandom(1024 * 1024))
+    given = {'src': src, 'dest': drive.mountpoint, 'ledger': str(tmp_path / 'c' / 'drive.ledger.jsonl'),
+             'host_ledger': str(tmp_path / 'host.ledger.jsonl'), 'progress': str(tmp_path / 'progress.json'),
+             'out': str(tmp_path / 'jid.txt')}
+    playbook.run(START_PLAY, extra_vars=given)
+    jid = open(given['out']).read().strip()
+    deadline = time.monotonic() + 120
+    while not os.path.exists(given['progress']) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert json.load(open(given['progress']))['phase'] == 'loading'
+    pids = job_pids(jid)
+    assert len(pids) >= 3, pids  # watcher, runner, module: the load is still going
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    status = json.load(open(os.path.expanduser('~/.ansible_async/%s' % jid)))
+    assert status.get('started') and not status.get('finished')  # nobody will ever finish it
+    started = time.monotonic()
+    waited = playbook.run(WAIT_PLAY, extra_vars={'jid': jid, 'progress': given['progress']}, expect_rc=2)
+    assert 'stopped without a result' in waited.stdout, waited.stdout[-3000:]
+    assert time.monotonic() - started < 60  # not the 90 s timeout
+    assert not os.path.exists(os.path.expanduser('~/.ansible_async/%s' % jid))
+    rerun = run_load(playbook, tmp_path, src, drive.mountpoint, given['ledger'])
+    assert not rerun['failed_files'] and rerun['files'] == 40
+    assert sorted(n for n in drive_files(drive.mountpoint) if not load.is_temp_name(n)) == names

@@ -216,3 +216,20 @@ def test_loads_killed_at_random_points_converge(tmp_path):
     subprocess.run(cmd, check=True)
     assert ledger.read(path).records == expected_ledger(src, s3keys.KeyRule('imp/'))
     assert sorted(drive_files(dest)) == sorted(expected_ledger(src, s3keys.KeyRule('imp/')))
+
+
+def test_ie_wait_tells_a_running_job_from_one_whose_processes_are_gone(tmp_path):
+    """async_wrapper names a job <id>.<pid> and keeps only <id> in its command lines."""
+    from ansible_collections.awsie.importexport.plugins.modules import ie_wait  # pylint: disable=import-outside-toplevel
+    proc = tmp_path / 'proc'
+    status = tmp_path / 'j123.456'
+    status.write_text('{"started": 1, "finished": 0}')
+    old = time.time() - 60
+    os.utime(str(status), (old, old))
+    write(str(proc), '17/cmdline', b'/usr/bin/python3\x00/root/.ansible/tmp/x/async_wrapper.py\x00j123\x00600\x00/tmp/m.py\x00')
+    write(str(proc), '18/cmdline', b'/usr/bin/python3\x00-c\x00j1234\x00')
+    assert not ie_wait.gone('j123.456', str(status), proc=str(proc))
+    os.unlink(str(proc / '17' / 'cmdline'))
+    assert ie_wait.gone('j123.456', str(status), proc=str(proc))  # j1234 is another job
+    os.utime(str(status))
+    assert not ie_wait.gone('j123.456', str(status), proc=str(proc))  # just started: not yet known
