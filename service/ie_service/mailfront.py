@@ -17,10 +17,13 @@
   address only gets a mailbox (a sender that is not registered: its commands get InvalidSender).
 
 Faults for tests (``write_mail_faults``, ``STATE_DIR/mail-faults.json``): ``reply_delay``
-seconds before a reply is delivered, ``drop_replies`` (rate 0..1) of replies never delivered.
+seconds before a reply is delivered, ``drop_replies`` (rate 0..1) of replies never delivered,
+``accept_delay`` seconds between answering a mail and saying 250 (the client does not know yet
+that its mail arrived).
 """
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -63,19 +66,23 @@ def add_arguments(parser):
                        help='the service\'s own address, to send commands to (default %s)' % maillib.SERVICE_ADDRESS)
 
 
-def write_mail_faults(state_dir, reply_delay=0.0, drop_replies=0.0):
-    """Set the mail faults of a (running) service: delay or drop replies."""
+def write_mail_faults(state_dir, reply_delay=0.0, drop_replies=0.0, accept_delay=0.0):
+    """Set the mail faults of a (running) service: delay or drop replies, delay the 250 to a mail."""
     write_json(os.path.join(state_dir, FAULTS_FILE), {'reply_delay': float(reply_delay),
-                                                      'drop_replies': float(drop_replies)})
+                                                      'drop_replies': float(drop_replies),
+                                                      'accept_delay': float(accept_delay)})
 
 
-def read_mail_faults(state_dir):
+def read_mail_faults(state_dir, name=None):
+    """``(reply_delay, drop_replies)``, or the one fault ``name``."""
     try:
         with open(os.path.join(state_dir, FAULTS_FILE), encoding='utf-8') as handle:
             data = json.load(handle)
+        if name is not None:
+            return float(data.get(name) or 0)
         return float(data.get('reply_delay') or 0), float(data.get('drop_replies') or 0)
     except (OSError, ValueError, AttributeError, TypeError):
-        return 0.0, 0.0
+        return 0.0 if name is not None else (0.0, 0.0)
 
 
 class _Handler:
@@ -91,6 +98,9 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):  # pylint: disable=invalid-name,unused-argument
         raw = envelope.original_content or envelope.content
         await server.loop.run_in_executor(None, self.front.process, raw, envelope.mail_from)
+        delay = read_mail_faults(self.front.state_dir, 'accept_delay')
+        if delay > 0:
+            await asyncio.sleep(delay)
         return '250 Message accepted'
 
 

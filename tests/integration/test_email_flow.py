@@ -4,6 +4,7 @@ client, then ie_job/ie_job_status with ``transport: email`` in real ansible-play
 
 Needs root (Dovecot, loop drives) and Debian's dovecot-imapd (scripts/setup.sh installs it).
 """
+import base64
 import json
 import os
 import shutil
@@ -232,6 +233,20 @@ def test_a_lost_reply_fails_cleanly_naming_the_mail(mail_service):
     assert [r['status'] for r in mail_log(service)] == [m.SUCCESS] and mail_log(service)[0]['delivered'] == 0
 
 
+def sent_copies(service):
+    """The Sent folder of ops@ as ``[(command, Message-ID, still a draft)]``."""
+    box = Mailbox(settings(service))
+    try:
+        return [(r.command, r.message_id, r.draft) for r in box.sent_records()]
+    finally:
+        box.close()
+
+
+def accepted(service):
+    """The client knows its CREATE JOB was accepted: its Sent copy is no longer a draft."""
+    return [draft for command, unused, draft in sent_copies(service) if command == m.CREATE] == [False]
+
+
 KILLED_RUN = """
 import sys
 sys.path[:0] = %(path)r
@@ -245,19 +260,20 @@ def test_a_run_killed_after_sending_finds_its_reply_on_the_next_run_and_sends_no
     from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
     service = mail_service()
     manifest = import_manifest(AK, service.new_bucket())
-    write_mail_faults(service.state_dir, reply_delay=6)
+    write_mail_faults(service.state_dir, reply_delay=10)
     given = dict(smtp_host='127.0.0.1', smtp_port=service.mail['smtp_port'], smtp_user=OPS, smtp_password=OPS_PASSWORD,
                  mail_from=OPS, imap_port=service.mail['imap_port'], imap_password=OPS_PASSWORD,
                  ca_bundle=service.mail['ca_bundle'], reply_timeout=60)
     code = KILLED_RUN % dict(path=sys.path, settings=given, secret=SK, manifest=manifest)
     proc = subprocess.Popen([sys.executable, '-c', code])  # pylint: disable=consider-using-with
     deadline = time.monotonic() + 30
-    while not mail_log(service) and time.monotonic() < deadline:
+    while not accepted(service) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     log = mail_log(service)
     assert len(log) == 1 and log[0]['delivered'] == 0  # the service has the mail; its reply is not there yet
+    assert sent_copies(service) == [(m.CREATE, log[0]['message_id'], False)]
     jobs = mail_jobs(service)
     result = jobs.ensure_present('Import', manifest)
     assert result['job_id'] == log[0]['job_id'] and result['recovered_from'] == log[0]['message_id']
@@ -367,11 +383,18 @@ def test_no_reply_within_the_timeout_fails_saying_what_was_sent_when(mail_servic
     assert 'within reply_timeout (2s)' in proc.stdout
 
 
-def test_a_playbook_killed_after_sending_is_run_again_and_finds_its_reply(mail_service, playbook, tmp_path):
+@pytest.mark.parametrize('moment', ['after_the_server_said_250', 'before_the_server_said_250'])
+def test_a_playbook_killed_after_sending_is_run_again_and_finds_its_reply(mail_service, playbook, tmp_path, moment):
+    """SIGKILL of ansible-playbook after its CREATE JOB reached the service and before the reply is read;
+    the re-run finds the reply: one CREATE JOB mail at the service, one job, the same JOBID. Killed once
+    the client knows the mail was accepted (its Sent copy is no longer a draft), the re-run sends nothing;
+    killed while the server had the mail but had not said 250 yet (accept_delay), the client cannot know
+    the mail arrived: the re-run sends the same mail again (same Message-ID), which the service answers once."""
     from ie_service.mailfront import write_mail_faults  # pylint: disable=import-outside-toplevel
     from tests.support.processes import end_group  # pylint: disable=import-outside-toplevel
     service = mail_service()
-    write_mail_faults(service.state_dir, reply_delay=8)
+    early = moment == 'before_the_server_said_250'
+    write_mail_faults(service.state_dir, reply_delay=20, accept_delay=8 if early else 0)
     manifest = tmp_path / 'm.yml'
     manifest.write_text(import_manifest(AK, service.new_bucket()))
     out = str(tmp_path / 'out.json')
@@ -381,34 +404,111 @@ def test_a_playbook_killed_after_sending_is_run_again_and_finds_its_reply(mail_s
     path.write_text(text)
     first = subprocess.Popen(['ansible-playbook', '-i', playbook.inventory, str(path)], env=playbook.env(),  # pylint: disable=consider-using-with
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
     deadline = time.monotonic() + 60
-    while not mail_log(service) and time.monotonic() < deadline and first.poll() is None:
+    while not (mail_log(service) if early else accepted(service)) and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.1)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     end_group(first)
     log = mail_log(service)
-    assert len(log) == 1 and log[0]['delivered'] == 0  # sent, not answered yet
+    assert len(log) == 1 and log[0]['delivered'] == 0  # the service has the mail; its reply is not there yet
+    assert sent_copies(service) == [(m.CREATE, log[0]['message_id'], early)]
+    write_mail_faults(service.state_dir, reply_delay=20)
     playbook.run(str(path))
     job = results(out)['job']
     assert job['job_id'] == log[0]['job_id'] and job['recovered_from'] == log[0]['message_id']
-    assert job['mail']['sent'] == [] and len(mail_log(service)) == 1  # nothing new sent
     assert job['mail']['received'][0]['in_reply_to'] == log[0]['message_id']
+    log = mail_log(service)
+    assert [(r['command'], r['message_id'], r['job_id']) for r in log] == [(m.CREATE, job['recovered_from'], job['job_id'])]
+    assert [j['JobId'] for j in service.client().list_jobs()['Jobs']] == [job['job_id']]
+    assert [(s['message_id'], s.get('again')) for s in job['mail']['sent']] == ([(log[0]['message_id'], True)] if early else [])
+    assert sent_copies(service) == [(m.CREATE, log[0]['message_id'], False)]
+
+
+def secret_forms(value):
+    """The byte strings that would give a secret away: as written, UTF-16-LE, base64 at each alignment
+    (SMTP AUTH sends passwords base64)."""
+    raw = value.encode()
+    found = [raw, value.encode('utf-16-le')]
+    for pad in range(3):
+        encoded = base64.b64encode(b'\0' * pad + raw)
+        found.append(encoded[-(-8 * pad // 6):(8 * (pad + len(raw)) - 6) // 6 + 1])
+    return found
+
+
+def files_holding(roots, needles, since, skip=()):
+    """``(hits, files searched)``: every file under ``roots`` changed since ``since`` (not in ``skip``)
+    that holds one of ``needles`` (name -> byte strings), as ``(name, path)``."""
+    hits, searched = [], []
+    for root in roots:
+        for folder, unused, names in os.walk(root):
+            for name in names:
+                path = os.path.join(folder, name)
+                try:
+                    if path in skip or not os.path.isfile(path) or os.lstat(path).st_mtime < since:
+                        continue
+                    with open(path, 'rb') as handle:
+                        data = handle.read(64 << 20)
+                except OSError:
+                    continue
+                searched.append(path)
+                hits += [(secret, path) for secret, forms in needles.items() if any(f in data for f in forms)]
+    return hits, searched
 
 
 def test_passwords_never_appear_even_at_vvvv(mail_service, playbook, tmp_path):
+    """smtp_password and imap_password at -vvvv with ANSIBLE_KEEP_REMOTE_FILES=1, in a good run and in
+    failing tasks (IMAP and SMTP logins refused, an ERROR reply): not in the output, not in any file the
+    run left (kept remote files, local tmp, ANSIBLE_HOME, ~/.ansible), not in the mails (Sent copies,
+    replies). Allowed: the user's own vars file and the service's state directory (the server side).
+    A marker in a kept module's arguments proves the search reaches the kept files."""
+    started = time.time() - 2
     service = mail_service()
     manifest = tmp_path / 'm.yml'
     manifest.write_text(import_manifest(AK, service.new_bucket()))
+    bad_manifest = tmp_path / 'bad.yml'
+    bad_manifest.write_text(import_manifest(AK, 'no-such-bucket', device_id='DEV404'))
+    marker = 'kept-marker-%d' % os.getpid()
+    wrong = OPS_PASSWORD + '-wrong'
     tasks = ('    - awsie.importexport.ie_job:\n        manifest_src: %s\n      register: job\n'
              '    - awsie.importexport.ie_job_status:\n        job_ids: ["{{ job.job_id }}"]\n'
-             '    - awsie.importexport.ie_job_status:\n        job_ids: ["{{ job.job_id }}"]\n        imap_password: %s\n'
-             '      ignore_errors: true\n' % (manifest, OPS_PASSWORD + '-wrong'))
-    proc = playbook.run(play(tasks, mail_options(service)), verbosity=4)
+             '    - ansible.builtin.command: echo %s\n      changed_when: false\n'
+             '    - awsie.importexport.ie_job_status:\n        job_ids: ["{{ job.job_id }}"]\n'
+             '        imap_password: "{{ wrong_password }}"\n      ignore_errors: true\n'
+             '    - awsie.importexport.ie_job:\n        manifest_src: %s\n        smtp_password: "{{ wrong_password }}"\n'
+             '      ignore_errors: true\n'
+             '    - awsie.importexport.ie_job:\n        manifest_src: %s\n      ignore_errors: true\n'
+             % (manifest, marker, bad_manifest, bad_manifest))
+    # The passwords as users keep them (a vault or vars file): ansible-core quotes the source lines of a
+    # failing task in its error (Origin:), so a password written into a task would be shown by Ansible itself.
+    secrets_file = tmp_path / 'mail-secrets.yml'
+    secrets_file.write_text(json.dumps({'mail_password': OPS_PASSWORD, 'wrong_password': wrong, 'aws_secret_key': SK}))
+    options = mail_options(service, smtp_password='{{ mail_password }}', imap_password='{{ mail_password }}',
+                           secret_key='{{ aws_secret_key }}')
+    path = tmp_path / 'secrets.yml'
+    path.write_text(play(tasks, options).replace('  gather_facts: false\n', '  gather_facts: false\n  vars_files: [%s]\n'
+                                                 % secrets_file, 1))
+    proc = playbook.run(str(path), verbosity=4, env={'ANSIBLE_KEEP_REMOTE_FILES': '1'})
     output = proc.stdout + proc.stderr
-    assert 'refused the login' in output and 'GET STATUS' in output  # the runs did what they should
-    for secret in (OPS_PASSWORD, OPS_PASSWORD + '-wrong', SK):
-        assert secret not in output
+    assert 'IMAP server 127.0.0.1 port %d (starttls) as %s refused the login' % (service.mail['imap_port'], OPS) in output
+    assert 'SMTP server 127.0.0.1 port %d (starttls) refused the login' % service.mail['smtp_port'] in output
+    assert 'CODE NoSuchBucket' in output
+    assert 'GET STATUS' in output and 'ignored=3' in output  # the runs did what they should
+    needles = {'smtp/imap password': secret_forms(OPS_PASSWORD), 'wrong password': secret_forms(wrong),
+               'secret key': secret_forms(SK)}
+    for secret, forms in needles.items():
+        assert not [f for f in forms if f in output.encode()], '%s in the -vvvv output' % secret
+    roots = [str(tmp_path), service.mail['mail_dir'], os.path.expanduser('~/.ansible'),
+             playbook.env()['ANSIBLE_HOME']]
+    skip = set([str(path), str(secrets_file)])
+    skip.update(os.path.join(folder, name) for folder, unused, names in os.walk(service.state_dir) for name in names)
+    hits, searched = files_holding(roots, dict(needles, marker=[marker.encode()]), started, skip)
+    kept = [p for p in searched if os.sep + 'remote-tmp' + os.sep in p]
+    mails = [p for p in searched if p.startswith(service.mail['mail_dir'] + os.sep)]
+    print('searched %d files (%d kept remote files, %d in the mailboxes)' % (len(searched), len(kept), len(mails)))
+    assert [p for secret, p in hits if secret == 'marker' and p in kept], 'the search did not reach the kept files'
+    assert [secret_path for secret_path in hits if secret_path[0] != 'marker'] == []
 
 
 # ------------------------------------------------------------------ drive_prepare by mail
@@ -458,3 +558,71 @@ def test_drive_prepare_makes_the_job_by_mail_with_one_variable(mail_service, loo
         time.sleep(0.5)
     keys = sorted(o['Key'] for o in service.s3_client().list_objects_v2(Bucket=bucket)['Contents'])
     assert keys == ['a.txt', 'import-log-%s' % job_id, 'sub/b.txt']
+
+
+# ------------------------------------------------------------------ job_status (poll_jobs.yml) by mail
+
+POLL = os.path.join(os.path.dirname(PREPARE), 'poll_jobs.yml')
+
+
+def report_rows(path):
+    """The job rows of a job_status markdown report, without the 'last change' column (the time of each poll)."""
+    with open(path, encoding='utf-8') as handle:
+        rows = [line.split(' | ') for line in handle.read().splitlines() if line.startswith('| ') and not line.startswith('| host')]
+    return [row[:7] + row[8:] for row in rows if not set(row[0]) <= set('|- ')]
+
+
+def test_poll_jobs_by_mail_reports_the_states_the_query_api_reports(mail_service, playbook, tmp_path):
+    """poll_jobs.yml with drive_prepare_transport=email (job_status_transport follows it): one GET STATUS
+    mail per job, and the reports, the saved poll and the alerts are those of a poll over the Query API."""
+    service = mail_service()
+    bucket = service.new_bucket()
+    client = service.client()
+    made = [client.create_job(JobType='Import', Manifest=import_manifest(AK, bucket, device_id='DEV-%d' % n),
+                              ValidateOnly=False) for n in range(3)]
+    done, pending, canceled = [j['JobId'] for j in made]
+    drive = tmp_path / 'drive'
+    drive.mkdir()
+    (drive / 'SIGNATURE').write_text(made[0]['SignatureFileContents'])
+    (drive / 'photo.jpg').write_text('jpeg')
+    service.receive(done, str(drive))
+    service.advance_clock(hours=3)
+    client.cancel_job(JobId=canceled)
+    mail = dict((k, v) for k, v in mail_options(service).items() if k not in ('transport', 'secret_key'))
+    group_vars = dict(job_status_endpoint_url=service.url, job_status_access_key=AK, job_status_secret_key=SK,
+                      job_status_alert_codes=['Canceled'], drive_prepare_transport='email', drive_prepare_mail=mail)
+    os.makedirs(str(tmp_path / 'inventory'))
+    inventory = str(tmp_path / 'inventory' / 'hosts.json')
+    with open(inventory, 'w', encoding='utf-8') as handle:
+        json.dump({'ie_drive_hosts': {'vars': group_vars, 'hosts': {'station1': {
+            'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}}}}, handle)
+    named = [{'job_id': done, 'host': 'station1', 'drive': 'usb1'}, {'job_id': pending, 'host': 'station1', 'drive': 'usb2'},
+             {'job_id': canceled, 'host': 'station1', 'drive': 'usb3'}]
+    runs = {}
+    for transport in ('email', 'api'):
+        out = tmp_path / transport
+        extra = dict(job_status_jobs=named, job_status_output_dir=str(out), job_status_state_fact=False)
+        if transport == 'api':
+            extra['job_status_transport'] = 'api'
+        before = len(mail_log(service))
+        proc = playbook.run(POLL, inventory=inventory, extra_vars=extra, expect_rc=2)  # Canceled is an alert here
+        runs[transport] = dict(proc=proc, out=out, mails=mail_log(service)[before:])
+    by_mail, by_api = runs['email'], runs['api']
+    assert sorted((r['command'], r['job_id'], r['status']) for r in by_mail['mails']) == sorted(
+        (m.STATUS, j, m.SUCCESS) for j in (done, pending, canceled))
+    assert by_api['mails'] == []  # over the Query API: no mail
+    rows = report_rows(str(by_mail['out'] / 'ie-job-report.md'))
+    assert rows == report_rows(str(by_api['out'] / 'ie-job-report.md'))
+    assert [(r[2], r[4], r[5]) for r in rows] == [
+        (done, 'Returned', 'Complete'), (pending, 'NotReceived', 'Pending'), (canceled, 'NotReceived', 'Canceled')]
+
+    def states(run):
+        with open(str(run['out'] / 'ie-job-status.state.json'), encoding='utf-8') as handle:
+            return [dict((k, v) for k, v in job.items() if k != 'changed_at') for job in json.load(handle)['jobs']]
+
+    assert states(by_mail) == states(by_api)
+
+    def alert(run):
+        return [line.split('Reports:')[0] for line in run['proc'].stdout.splitlines() if line.startswith('fatal:')]
+
+    assert alert(by_mail) == alert(by_api) and '%s (station1/usb3): Canceled' % canceled in alert(by_mail)[0]
