@@ -19,4 +19,3 @@ settings.load_profile('awsie')
 os.environ.setdefault('ANSIBLE_HOME', os.path.join(BUILD, 'ansible-home'))
 
 pytest_plugins = ['tests.integration.fixtures', 'tests.integration.service_fixtures', 'tests.integration.conftest_testbed']
-

@@ -14,7 +14,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import (
     ManifestError, detect_kind, load_and_validate, load_fields, redact, redacted_text, render_manifest, size_problem)
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.argspec import ie_manifest_spec
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.argspec import ie_manifest_spec
 from ansible_collections.awsie.importexport.plugins.plugin_utils.controller_files import read_controller_file
 
 

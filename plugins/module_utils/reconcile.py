@@ -209,7 +209,7 @@ def reconcile_export(log, drive_root, heads=None):
         dirs.sort()
         for name in sorted(names):
             rel = os.path.relpath(os.path.join(dirpath, name), drive_root).replace(os.sep, '/')
-            if rel not in seen and rel.split('/')[0] not in DRIVE_OWN and not name.startswith('export-log-'):
+            if rel not in seen and rel.split('/', maxsplit=1)[0] not in DRIVE_OWN and not name.startswith('export-log-'):
                 outcome.counts['unexpected'] += 1
                 outcome.unexpected.append({'path': rel, 'status': 'not in the export log'})
     return outcome

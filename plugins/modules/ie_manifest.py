@@ -211,7 +211,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileError, read_regular_file, sync_file
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import MAX_MANIFEST_BYTES, redacted_diff
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.argspec import ie_manifest_spec
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.argspec import ie_manifest_spec
 
 # What was at dest that the diff does not show, and why.
 NOT_SHOWN = {'symlink': 'a symbolic link, never followed: it is replaced by the file',

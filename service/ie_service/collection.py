@@ -32,6 +32,6 @@ if str(COLLECTIONS) not in sys.path:
 
 # pylint: disable=wrong-import-position
 from ansible_collections.awsie.importexport.plugins.module_utils import devices, signing, manifest, mounts, pdf, s3keys  # noqa: E402
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest import rules as manifest_rules  # noqa: E402
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib import rules as manifest_rules  # noqa: E402
 
 __all__ = ['devices', 'signing', 'manifest', 'manifest_rules', 'mounts', 'pdf', 's3keys', 'REPO']

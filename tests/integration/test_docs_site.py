@@ -100,7 +100,7 @@ def test_quick_start_report_screenshot_is_on_the_site(site):
 def test_troubleshooting_names_every_error_code():
     link_collection()
     from ansible_collections.awsie.importexport.plugins.module_utils import api_errors, fleet, mail  # pylint: disable=import-outside-toplevel
-    from ansible_collections.awsie.importexport.plugins.module_utils.manifest import schema  # pylint: disable=import-outside-toplevel
+    from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib import schema  # pylint: disable=import-outside-toplevel
     with open(os.path.join(REPO, 'docs', 'troubleshooting.md'), encoding='utf-8') as handle:
         page = handle.read()
     codes = set(api_errors.ERRORS) | {'ConnectionError', 'Timeout', 'SSLError', 'MalformedResponse', 'ResponseTooLarge'}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import JOB_TYPES, KINDS
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import JOB_TYPES, KINDS
 
 ARGUMENT_SPEC = dict(
     job_type=dict(type='str', choices=list(JOB_TYPES), default='Import'),

@@ -28,7 +28,7 @@ try:
 except ImportError:  # pragma: no cover - the controller always has PyYAML
     yaml = None
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import (
     KEY_PATH_RE, MALFORMED, MAX_DEPTH, MAX_MANIFEST_BYTES, MISSING, WHOLE, ManifestError, Problem, join_path,
     type_of)
 

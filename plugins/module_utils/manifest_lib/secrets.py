@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.parse import parse_manifest
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.render import Shown, render_manifest
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import ManifestError
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.parse import parse_manifest
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.render import Shown, render_manifest
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import ManifestError
 
 REDACTED = '********'
 

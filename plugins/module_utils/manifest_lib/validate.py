@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import re
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import (
     ADDRESS, ADDRESS_FIELDS, ADDRESS_REQUIRED, CONTROL_RE, CUSTOMS, CUSTOMS_FIELDS, CUSTOMS_REQUIRED, DECIMAL_RE,
     DESTINATIONS, FIELDS, FILESYSTEM, INVALID, KIND_FIELDS, KIND_LABEL, KINDS, MALFORMED, MANIFEST_VERSION,
     MAX_MANIFEST_BYTES, MISSING, OPERATION_FIELDS, OPERATION_REQUIRED, REQUIRED, VERSION_RE, WHOLE, ManifestError,
     Problem, detect_job_type, detect_kind, fields_of, join_path, normalise_job_type, schema_key, type_of)
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.parse import parse
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.rules import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.parse import parse
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.rules import (
     address_rules, customs_rules, describe, manifest_rules, map_key_rule, operation_rules, suggest, text_rule)
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import (
     ADDRESS_FIELDS, CUSTOMS_FIELDS, DECIMAL_RE, FIELDS, HEAD, KIND_FIELDS, OPERATION_FIELDS, TAIL, VERSION_RE,
     ManifestError, detect_job_type, detect_kind, normalise_job_type, schema_key, type_of)
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.parse import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.parse import (
     ManifestLoader, PLAIN_LOADER, parse_manifest, yaml)
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.validate import normalise
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.validate import normalise
 
 
 class Shown(str):

@@ -21,7 +21,7 @@ import difflib
 import json
 import re
 
-from ansible_collections.awsie.importexport.plugins.module_utils.manifest.schema import (
+from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.schema import (
     ACCESS_KEY_RE, ADDRESS, BUCKET_RE, CA_POSTAL_RE, CA_PROVINCE_NAMES, CA_PROVINCES, CANADA_NAMES, CUSTOMS,
     EMAIL_RE, INVALID, KIND_LABEL, LOG_NAME_LENGTH, MANIFEST_VERSION, MAX_ARCHIVE_COMMENT, MAX_LOG_KEY_BYTES,
     META_KEY_RE, MIME_RE, MISSING, PHONE_RE, PO_BOX_RE, REGION_RE, US_STATE_NAMES, US_STATES, US_ZIP_RE, USA_NAMES,
