@@ -158,10 +158,20 @@ def print_mail_log(service):
     """What was sent to the service and what it answered, from its mail log."""
     from ie_service.mailcmds import mail_log  # pylint: disable=import-outside-toplevel
     entries = mail_log(service.state_dir)
-    print('%s\nMails: %d sent to the service, %d replies delivered' % (LINE, len(entries), sum(e['delivered'] for e in entries)))
+    commands = [e['command'] for e in entries]
+    print('%s\nMails: %d sent to the service (%s), %d replies delivered'
+          % (LINE, len(entries), ', '.join('%d %s' % (commands.count(c), c) for c in sorted(set(commands), key=commands.index)),
+             sum(e['delivered'] for e in entries)))
+    polls = {}
     for entry in entries:
+        if entry['command'] == 'GET STATUS':  # one line per job below
+            polls.setdefault(entry['job_id'], []).append(entry['status'] + ((' ' + entry['code']) if entry['code'] else ''))
+            continue
         print('  %-10s %s -> RE: %s %s%s' % (entry['command'], entry['message_id'], entry['status'], entry['job_id'] or '',
                                              (' ' + entry['code']) if entry['code'] else ''))
+    for job_id, answers in polls.items():
+        print('  GET STATUS JOBID: %s, %d mails -> RE: %s' % (job_id, len(answers), ', '.join(
+            '%d %s' % (answers.count(a), a) for a in sorted(set(answers)))))
 
 
 def demo_service(demo, rerun=True, transport='api'):
