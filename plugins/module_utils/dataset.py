@@ -14,6 +14,7 @@ Standard library only, no Ansible imports.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import operator
 import os
 import stat
@@ -148,7 +149,6 @@ class _Lister:
     def __init__(self, workers, ahead=256):
         self.pool = None
         if workers > 1:
-            import concurrent.futures  # pylint: disable=import-outside-toplevel
             self.pool = concurrent.futures.ThreadPoolExecutor(workers)
         self.ahead = ahead
         self.pending = 0
