@@ -155,6 +155,7 @@ class Loader:
                 raise LoadError('%s %s is not a directory' % (what, path))
         self.src = src
         self.dest = dest
+        self.dest_dev = os.stat(dest).st_dev  # the drive's file system: a lazy unmount changes it under dest
         self.rule = rule
         self.previous = previous or {}
         self.selection = selection
@@ -211,6 +212,7 @@ class Loader:
         """Copy one file; returns its MD5. Raises OSError (the file fails) or LoadError (stop)."""
         parent = entry.path.rpartition('/')[0]
         dest_dir = self.dest + '/' + parent if parent else self.dest
+        self._check_drive(os.stat(self.dest).st_dev)
         if parent not in self.made_dirs:
             os.makedirs(dest_dir, exist_ok=True)
             self.made_dirs.add(parent)
@@ -225,6 +227,7 @@ class Loader:
                 raise OSError(errno.EAGAIN, 'changed since the scan; run the load again when it is complete')
             tmp, dest_fd = self._temp(dest_dir)
             try:
+                self._check_drive(os.fstat(dest_fd).st_dev)
                 md5 = self._stream(src_fd, dest_fd, entry.size)
                 try:
                     os.utime(dest_fd, ns=(st.st_atime_ns, st.st_mtime_ns))
@@ -252,6 +255,11 @@ class Loader:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+    def _check_drive(self, device):
+        if device != self.dest_dev:
+            raise LoadError('dest %s is no longer the drive: its file system changed during the load (unmounted or '
+                            'detached); mount the drive there again and run the load again' % self.dest)
 
     def _temp(self, dest_dir):
         """A new temporary file in ``dest_dir``: (path, fd); mode from the umask, never forced."""
