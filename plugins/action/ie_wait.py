@@ -72,6 +72,21 @@ def describe_progress(progress, elapsed):
     return ', '.join(parts)
 
 
+def describe_load(outcome):
+    """The figures of a finished ie_load (copied, skipped, bytes, rate), or nothing for other jobs."""
+    counts = outcome.get('counts')
+    if not isinstance(counts, dict) or _number(counts.get('copied')) is None:
+        return ''
+    text = ': copied %s files (%s)' % ('{:,}'.format(int(counts['copied'])), human(_number(counts.get('bytes')) or 0))
+    seconds, rate = _number(outcome.get('seconds')), _number(outcome.get('rate_bytes_per_second'))
+    if counts['copied'] and seconds is not None:
+        text += ' in %s, %s/s' % (duration(seconds), human(rate or 0))
+    text += ', skipped %s unchanged' % '{:,}'.format(int(_number(counts.get('skipped')) or 0))
+    if _number(outcome.get('files')) is not None:
+        text += '; ledger: %s files, %s' % ('{:,}'.format(int(outcome['files'])), human(_number(outcome.get('total_bytes')) or 0))
+    return text
+
+
 def normalise_jobs(given):
     """``{key, jid, name, progress_path, record_path}`` from registered async results (skipped items left
     out) or dicts; a job with a ``record_path`` and no job id is one an earlier run may have left running."""
@@ -159,9 +174,9 @@ class ActionModule(ActionBase):
                                         result=outcome, adopted=bool(item.get('adopted')))
                 pending.pop(job['key'])
                 if item.get('jid'):
-                    display.display('[%s] %s: %s%s after %s' % (host, name, earlier,
-                                                                'failed' if outcome.get('failed') else 'done',
-                                                                duration(elapsed)))
+                    display.display('[%s] %s: %s%s after %s%s' % (host, name, earlier,
+                                                                  'failed' if outcome.get('failed') else 'done',
+                                                                  duration(elapsed), describe_load(outcome)))
             elif due or not job.get('announced'):
                 job['announced'] = True
                 display.display('[%s] %s: %s%s' % (host, name, 'still running from an earlier run, waiting for it: '
