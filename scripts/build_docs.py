@@ -52,6 +52,7 @@ GUIDES = [
     ('email.md', 'the e-mail flow'),
     ('security.md', 'where the secret key goes'),
     ('troubleshooting.md', 'troubleshooting by error code'),
+    ('reliability.md', 'what the proof of reliability shows'),  # when present (written apart from the list)
     ('local-service.md', 'the local service'),
     ('decisions.md', 'decisions'),
     ('architecture.md', 'architecture'),

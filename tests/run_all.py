@@ -11,11 +11,13 @@ import argparse
 import concurrent.futures
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,12 +150,36 @@ def run_core_sanity(name):
             wanted = re.search(r"^requires_ansible:\s*['\"]?>=\s*(\d+\.\d+)", handle.read(), re.M).group(1)
         if wanted != core:
             return (0, 1, 0), header + 'meta/runtime.yml requires_ansible names %s, %s pins %s\n' % (wanted, requirements, core)
+    start = time.monotonic()
     try:
         bin_dir = core_venv(name, requirements, version)
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         return (0, 1, 0), header + 'cannot make the venv: %s\n' % exc
+    made = time.monotonic()
     counts, output = run_sanity(quiet=True, bin_dir=bin_dir, python=version, name=name)
-    return counts, header + output
+    done = time.monotonic()
+    timing = '%s: %.0f s (venv %.0f s, ansible-test sanity %.0f s)\n' % (name, done - start, made - start, done - made)
+    return counts, header + output + timing
+
+
+def figures(since):
+    """Lines for the figures the docs and release tests wrote in this run (for the closing note)."""
+    lines = []
+    path = os.path.join(BUILD, 'docs-browser-check.json')
+    if os.path.exists(path) and os.path.getmtime(path) >= since:
+        with open(path, encoding='utf-8') as handle:
+            found = json.load(handle)
+        lines.append('docs site: %s pages opened in Chromium (%s site pages), %s links (%s internal checked, %s anchors, '
+                     '%s external not followed), %s images, %s console errors, %s broken links, %s missing images'
+                     % tuple(found.get(k) for k in ('pages', 'site_pages', 'links', 'internal_links', 'fragments',
+                                                    'external_links', 'images', 'console_errors', 'broken_links',
+                                                    'missing_images')))
+    path = os.path.join(BUILD, 'release-check.json')
+    if os.path.exists(path) and os.path.getmtime(path) >= since:
+        with open(path, encoding='utf-8') as handle:
+            found = json.load(handle)
+        lines.append('release: ' + ', '.join('%s=%s' % item for item in sorted(found.items())))
+    return lines
 
 
 def main():
@@ -166,6 +192,7 @@ def main():
     # green: --suite sanity-oldest --suite sanity-newest (issue 12).
     suites = args.suite or ['pytest', 'sanity']
     os.makedirs(BUILD, exist_ok=True)
+    since = time.time()
     totals = {}
     # The suites are independent: sanity (one subprocess) runs beside pytest, and pytest spreads
     # test files over PYTEST_WORKERS processes (most tests wait on subprocesses, not the CPU).
@@ -186,6 +213,8 @@ def main():
         result, output = future.result()
         sys.stdout.write(output)
         totals[name] = result
+    for line in figures(since):
+        print(line)
     passed = sum(t[0] for t in totals.values())
     failed = sum(t[1] for t in totals.values())
     skipped = sum(t[2] for t in totals.values())

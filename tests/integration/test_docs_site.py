@@ -111,12 +111,20 @@ def test_troubleshooting_names_every_error_code():
     assert not missing, 'docs/troubleshooting.md does not explain: %s' % ', '.join(missing)
 
 
+def browser_summary(counts):
+    return ('browser check: %(pages)d pages opened (%(site_pages)d site pages and the status report), %(links)d links '
+            '(%(internal_links)d internal checked, %(fragments)d with an anchor, %(external_links)d external, not followed), '
+            '%(images)d images, %(resources)d stylesheets/scripts; %(console_errors)d console errors, %(broken_links)d '
+            'broken links, %(missing_images)d missing images, %(missing_anchors)d missing anchors' % counts)
+
+
 def test_every_page_loads_in_chromium_without_errors(site):
     pages = sorted(os.path.relpath(p, SITE) for p in glob.glob(os.path.join(SITE, '**', '*.html'), recursive=True))
     assert len(pages) >= len(site['pages'])
     assert any(p.endswith('status-report.html') for p in pages)
     problems, ids, fragments = [], {}, []
-    counts = dict(pages=0, links=0, internal_links=0, external_links=0, fragments=0, images=0, resources=0)
+    counts = dict(pages=0, links=0, internal_links=0, external_links=0, fragments=0, images=0, resources=0,
+                  console_errors=0, broken_links=0, missing_images=0, missing_anchors=0)
     with browser.serve(SITE) as base:
         chrome = browser.Browser()
         try:
@@ -125,10 +133,12 @@ def test_every_page_loads_in_chromium_without_errors(site):
                 page = chrome.load(url)
                 counts['pages'] += 1
                 problems.extend('%s: %s' % (rel, e) for e in page.errors)
+                counts['console_errors'] += len(page.errors)
                 ids[url] = page.ids
                 for image in page.images:
                     counts['images'] += 1
                     if not image['complete'] or not image['width']:
+                        counts['missing_images'] += 1
                         problems.append('%s: image not loaded: %s' % (rel, image['src']))
                 counts['resources'] += len(page.resources) + len(page.scripts)
                 for link in page.links:
@@ -144,6 +154,7 @@ def test_every_page_loads_in_chromium_without_errors(site):
                     if os.path.isdir(path):
                         path = os.path.join(path, 'index.html')
                     if not os.path.isfile(path):
+                        counts['broken_links'] += 1
                         problems.append('%s: broken link %s' % (rel, link))
                     elif fragment and path.endswith('.html'):
                         fragments.append((rel, base + os.path.relpath(path, SITE), fragment, link))
@@ -152,10 +163,12 @@ def test_every_page_loads_in_chromium_without_errors(site):
     for rel, target, fragment, link in fragments:
         counts['fragments'] += 1
         if urllib.parse.unquote(fragment) not in ids.get(target, set()):
+            counts['missing_anchors'] += 1
             problems.append('%s: link to a missing anchor %s' % (rel, link))
+    counts['site_pages'] = len(site['pages'])
     with open(os.path.join(BUILD, 'docs-browser-check.json'), 'w', encoding='utf-8') as handle:
-        json.dump(dict(counts, problems=problems), handle, indent=1)
-    print('browser check: %(pages)d pages, %(links)d links (%(internal_links)d internal, %(fragments)d with an anchor, '
-          '%(external_links)d external, not followed), %(images)d images, %(resources)d stylesheets/scripts' % counts)
+        json.dump(dict(counts, problems=problems, page_list=pages), handle, indent=1)
+    # tests/run_all.py prints this line again at the end of make test (pytest keeps a passing test's output)
+    print(browser_summary(counts))
     assert not problems, '%d problem(s):\n%s' % (len(problems), '\n'.join(problems[:80]))
     assert counts['images'] >= 2 and counts['internal_links'] > counts['pages']

@@ -24,7 +24,7 @@ import tarfile
 import pytest
 import yaml
 
-from tests.collection_path import REPO
+from tests.collection_path import BUILD, REPO
 from tests.support.playbooks import BIN
 
 pytestmark = pytest.mark.slow
@@ -66,13 +66,33 @@ def tree_copy(dest):
     return root
 
 
+FIGURES = os.path.join(BUILD, 'release-check.json')
+
+
+def record(**figures):
+    """Keep figures of the release checks in <build>/release-check.json (tests/run_all.py prints them)."""
+    known = {}
+    if os.path.exists(FIGURES):
+        with open(FIGURES, encoding='utf-8') as handle:
+            known = json.load(handle)
+    known.update(figures)
+    with open(FIGURES, 'w', encoding='utf-8') as handle:
+        json.dump(known, handle, indent=1, sort_keys=True)
+
+
 @pytest.fixture(scope='module')
 def tarball(tmp_path_factory):
+    if os.path.exists(FIGURES):
+        os.unlink(FIGURES)
     out = tmp_path_factory.mktemp('dist')
     subprocess.run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(out), REPO],
                    check=True, capture_output=True, env=venv_env())
     found = glob.glob(os.path.join(str(out), 'awsie-importexport-*.tar.gz'))
     assert len(found) == 1
+    with tarfile.open(found[0]) as archive:
+        files = [m for m in archive.getmembers() if m.isfile()]
+    record(tarball=os.path.basename(found[0]), tarball_bytes=os.path.getsize(found[0]), tarball_files=len(files),
+           unpacked_bytes=sum(m.size for m in files))
     return found[0]
 
 
@@ -93,6 +113,9 @@ def test_galaxy_importer_accepts_the_tarball_without_warnings(tarball, tmp_path)
     assert 'Importer processing completed successfully' in output, output[-5000:]
     assert 'Linting collection via ansible-lint' in output and 'ansible-lint not found' not in output
     complaints = [line for line in output.splitlines() if re.match(r'^(WARNING|ERROR)\b', line)]
+    record(galaxy_importer_warnings=sum(1 for c in complaints if c.startswith('WARNING')),
+           galaxy_importer_errors=sum(1 for c in complaints if c.startswith('ERROR')),
+           galaxy_importer_contents=len(re.findall(r'^Loading [a-z_]+ \S+$', output, re.M)))
     assert not complaints, 'galaxy-importer complains:\n' + '\n'.join(complaints)
 
 
@@ -209,6 +232,7 @@ def test_changelog_lint_and_trial_release(tmp_path):
     proc = subprocess.run([os.path.join(BIN, 'antsibull-changelog'), 'lint'], cwd=REPO, capture_output=True, text=True,
                           env=venv_env(), check=False)
     assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+    record(changelog_lint_findings=len(proc.stdout.strip().splitlines()))
     copy = tree_copy(tmp_path)
     version = galaxy()['version']
     proc = subprocess.run([os.path.join(BIN, 'antsibull-changelog'), 'release', '--version', version, '--date', '2026-01-01'],
@@ -238,6 +262,7 @@ def test_changelog_lint_and_trial_release(tmp_path):
         if others:
             wrong.append('modules whose version_added is not the release version %s (never released before): %s'
                          % (version, json.dumps(others, sort_keys=True)))
+    record(changelog_release_modules_and_filters=len(modules + filters), changelog_release_wrong=len(wrong))
     assert not wrong, '\n'.join(wrong)
 
 
@@ -248,4 +273,10 @@ def test_ansible_lint_production_profile_passes_over_the_whole_tree(tmp_path):
                           text=True, timeout=900, check=False,
                           env=venv_env(ANSIBLE_COLLECTIONS_PATH=str(tmp_path), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='false',
                                        ANSIBLE_HOME=str(tmp_path / 'home'), XDG_CACHE_HOME=str(tmp_path / 'cache')))
+    passed = re.search(r'Passed: (\d+) failure\(s\), (\d+) warning\(s\) on (\d+) files', proc.stdout + proc.stderr)
+    failed = re.search(r'Failed: (\d+) failure\(s\), (\d+) warning\(s\)', proc.stdout + proc.stderr)
+    found = passed or failed
+    record(ansible_lint_failures=int(found.group(1)) if found else None,
+           ansible_lint_warnings=int(found.group(2)) if found else None,
+           ansible_lint_files=int(passed.group(3)) if passed else None)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-4000:]
