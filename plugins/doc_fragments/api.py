@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from ansible_collections.awsie.importexport.plugins.doc_fragments.attributes import ModuleDocFragment as Attributes
-
 
 class ModuleDocFragment:
 
@@ -102,4 +100,33 @@ notes:
     keyword does not apply). Proxies come from the environment too (E(HTTPS_PROXY), E(NO_PROXY)).
   - Every module taking these options is in the action group C(group/awsie.importexport.ie), so
     C(module_defaults) can set them once.
-''' + Attributes.API
+author:
+  - awsie.importexport contributors (@awsie)
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: posix
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: The module runs on the controller, in the process of its action plugin; no module file and no
+      argument (the secret key among them) is written to any temporary directory.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
+  bypass_host_loop:
+    description: Forces a 'global' task that does not execute per host.
+    support: none
+  action_group:
+    description: Action is part of action_group(s), for convenient setting of module_defaults.
+    support: N/A
+    version_added: 0.1.0
+    membership: [awsie.importexport.ie]
+'''
