@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
-    JobError, moved_since, normalize_job_ids, previous_jobs, summarize_status, wait_for_statuses)
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId
+    JobError, moved_since, previous_jobs, summarize_status, wait_for_statuses)
 from ansible_collections.awsie.importexport.plugins.plugin_utils import mail_action
 from ansible_collections.awsie.importexport.plugins.plugin_utils.api_action import ApiAction
 
@@ -21,10 +20,7 @@ class ActionModule(ApiAction):
 
     def run_task(self, task, task_vars):
         p = task.params
-        try:
-            job_ids = normalize_job_ids(p['job_ids'])
-        except InvalidJobId as exc:
-            task.fail_json(msg='job_ids: %s' % exc)
+        job_ids = task.job_ids()
         if p['since'] is not None:
             try:
                 previous_jobs(p['since'])  # refused before any request

@@ -22,7 +22,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.awsie.importexport.plugins.module_utils import ledger
+from ansible_collections.awsie.importexport.plugins.module_utils import fileio, ledger
 
 MODULE = 'awsie.importexport.ie_load'
 
@@ -64,7 +64,7 @@ class ActionModule(ActionBase):
             result['ledger_changed'] = self._bring_back(args['ledger_dest'], path, previous)
             result['ledger'] = path
             result['changed'] = bool(result.get('changed') or result['ledger_changed'])
-        except (AnsibleError, ledger.LedgerError, OSError) as exc:
+        except (AnsibleError, ledger.LedgerError, fileio.FileError, OSError) as exc:
             result.update(failed=True, msg='%s; and the new ledger could not be brought back to %s: %s'
                           % (result.get('msg', 'the load finished'), path, to_text(exc)))
         return self._finish(result, False)
@@ -114,23 +114,5 @@ class ActionModule(ActionBase):
             data = ledger.dumps(records.values())
         if data is None:
             return False
-        before = None
-        if os.path.exists(path):
-            with open(path, 'rb') as handle:
-                before = handle.read()
-        if before == data:
-            return False
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
-        try:
-            with os.fdopen(handle, 'wb') as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-            tmp = None
-        finally:
-            if tmp is not None:
-                os.unlink(tmp)
-        return True
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return fileio.sync_file(path, data)['changed']

@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.awsie.importexport.plugins.module_utils import importlog, ledger, reconcile
+from ansible_collections.awsie.importexport.plugins.module_utils import fileio, importlog, ledger, reconcile
 
 try:
     import boto3
@@ -122,24 +121,9 @@ class ActionModule(ActionBase):
 
     def _write(self, path, data):
         """Write ``data`` to ``path`` atomically unless it already holds it; returns whether it changed."""
-        try:
-            with open(path, 'rb') as handle:
-                if handle.read() == data:
-                    return False
-        except FileNotFoundError:
-            pass
-        if self._task.check_mode:
-            return True
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
+        if not self._task.check_mode and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise _Fail('cannot write the re-ship list %s: its directory does not exist' % path)
-        handle, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
         try:
-            with os.fdopen(handle, 'wb') as out:
-                out.write(data)
-            os.replace(tmp, path)
-            tmp = None
-        finally:
-            if tmp is not None:
-                os.unlink(tmp)
-        return True
+            return fileio.sync_file(path, data, check_mode=self._task.check_mode)['changed']
+        except fileio.FileError as exc:
+            raise _Fail('the re-ship list: %s' % exc)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileError, read_regular_file, sync_file
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import normalize_job_ids
-from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId
 from ansible_collections.awsie.importexport.plugins.plugin_utils.api_action import ApiAction, check_destination
 
 MAX_LABEL_BYTES = 50 * 1024 * 1024
@@ -26,10 +24,7 @@ class ActionModule(ApiAction):
 
     def run_task(self, task, task_vars):
         p = task.params
-        try:
-            job_ids = normalize_job_ids(p['job_ids'])
-        except InvalidJobId as exc:
-            task.fail_json(msg='job_ids: %s' % exc, job_ids=[])
+        job_ids = task.job_ids(job_ids=[])
         if not job_ids:
             task.fail_json(msg='job_ids is empty: give at least one job id', job_ids=[])
         address = {api: (p['address'] or {}).get(opt) for opt, api in ADDRESS_PARAMS}

@@ -53,11 +53,12 @@ def uuid_device_id(uuid):
     return 'FS-%s-%s' % (code[:5], code[5:])
 
 
-def parse_export(text):
-    """``KEY=value`` lines (blkid -o export, udevadm --query=property) into a dict."""
+def parse_export(text, separator='='):
+    """``KEY=value`` lines (blkid -o export, udevadm --query=property) into a dict; with
+    ``separator=':'``, ``Key: value`` lines (dumpe2fs -h)."""
     out = {}
     for line in text.splitlines():
-        key, sep, value = line.partition('=')
+        key, sep, value = line.partition(separator)
         if sep:
             out[key.strip()] = value.strip()
     return out
@@ -465,11 +466,7 @@ def fat32_usage(path, offset=0):
 
 def ext_usage(dumpe2fs_header):
     """Used/free bytes from ``dumpe2fs -h`` output, or None."""
-    facts = {}
-    for line in dumpe2fs_header.splitlines():
-        key, sep, value = line.partition(':')
-        if sep:
-            facts[key.strip()] = value.strip()
+    facts = parse_export(dumpe2fs_header, ':')
     try:
         blocks, free, size = (int(facts['Block count']), int(facts['Free blocks']), int(facts['Block size']))
     except (KeyError, ValueError):

@@ -36,7 +36,8 @@ from ansible_collections.awsie.importexport.plugins.module_utils.api import HAS_
 from ansible_collections.awsie.importexport.plugins.module_utils.api_module import build_client, check_limits, module_kwargs
 from ansible_collections.awsie.importexport.plugins.module_utils.fileio import (
     FileReadError, FileTooLargeError, FileWriteError, file_kind, read_regular_file)
-from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError
+from ansible_collections.awsie.importexport.plugins.module_utils.jobs import JobError, normalize_job_ids
+from ansible_collections.awsie.importexport.plugins.module_utils.signing import InvalidJobId
 
 
 _KINDS = (('isdir', 'a directory'), ('isfifo', 'a FIFO (named pipe)'), ('issock', 'a socket'),
@@ -132,6 +133,13 @@ class ApiTask:
         if self._deprecations:
             result['deprecations'] = list(self._deprecations)
         raise _Done(remove_values(result, self.no_log_values))
+
+    def job_ids(self, **result):
+        """The ``job_ids`` option upper-cased, each once; an invalid id fails the task naming it."""
+        try:
+            return normalize_job_ids(self.params['job_ids'])
+        except InvalidJobId as exc:
+            self.fail_json(msg='job_ids: %s' % exc, **result)
 
     # -- the API
     @property
