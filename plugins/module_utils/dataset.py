@@ -176,7 +176,7 @@ class _Lister:
 RECENT_NS = 60 * 10 ** 9
 
 
-def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, hook=None, workers=4):
+def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, hook=None, workers=8):
     """Walk ``root`` once and sort every entry into loadable files and findings.
 
     ``rule`` is an ``s3keys.KeyRule``. Files that changed after the scan began are findings.
