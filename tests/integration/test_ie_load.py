@@ -81,18 +81,44 @@ def test_check_real_again_and_again_in_check_mode_on_ext4(loop_drive, playbook, 
     assert files['SIGNATURE'] == b'signature' and files['mine.txt'] == b'user file' and 'lost+found' in os.listdir(drive.mountpoint)
 
 
-def module_pids():
-    pids = []
+def parents():
+    """{pid: parent pid} of every process."""
+    found = {}
     for pid in os.listdir('/proc'):
-        if not pid.isdigit():
+        try:
+            with open('/proc/%s/stat' % pid, 'rb') as handle:
+                found[int(pid)] = int(handle.read().rsplit(b')', 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
+    return found
+
+
+def descendants(roots):
+    """The processes under ``roots`` (never those of other runs on this machine: tests, demos)."""
+    tree = parents()
+    found = set()
+    for pid in tree:
+        chain, seen = pid, set()
+        while chain > 1 and chain not in seen:
+            if chain in roots:
+                found.add(pid)
+                break
+            seen.add(chain)
+            chain = tree.get(chain, 0)
+    return found - set(roots)
+
+
+def module_pids(root):
+    """ie_load module processes started by the ansible-playbook process ``root``."""
+    pids = []
+    for pid in descendants({root}):
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as handle:
                 cmdline = handle.read()
         except OSError:
             continue
         if b'AnsiballZ_ie_load' in cmdline:
-            pids.append(int(pid))
+            pids.append(pid)
     return pids
 
 
@@ -114,10 +140,10 @@ def test_loads_killed_at_random_points_converge_with_the_ledger_equal_to_the_sou
         deadline = time.monotonic() + 60
         pids = []
         while not pids and proc.poll() is None and time.monotonic() < deadline:
-            pids = module_pids()
+            pids = module_pids(proc.pid)
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 1.5))
-        for pid in module_pids():
+        for pid in module_pids(proc.pid):
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed += 1
@@ -241,7 +267,7 @@ WAIT_PLAY = '''
 
 def job_pids(jid):
     """Processes of an async job: async_wrapper's two (its job id's head is one of their arguments)
-    and the module they run, with its children."""
+    and the module they run, with its children - none of other runs."""
     head = jid.rpartition('.')[0].encode()
     wrappers = []
     for pid in os.listdir('/proc'):
@@ -251,7 +277,7 @@ def job_pids(jid):
                     wrappers.append(int(pid))
         except (OSError, ValueError):
             continue
-    return wrappers + module_pids()
+    return wrappers + sorted(descendants(set(wrappers)))
 
 
 def test_ie_wait_reports_a_killed_async_load_instead_of_waiting_for_ever(loop_drive, playbook, tmp_path):
