@@ -145,3 +145,60 @@ def test_reading_the_log_needs_boto3_or_a_local_copy(playbook, tmp_path):
         ledger: /nonexistent
 ''', expect_rc=2)
     assert 'one of the following is required: log_src, log_bucket' in proc.stdout
+
+
+LOCAL_PLAY = '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Reconcile a local log, writing the re-ship list
+      awsie.importexport.ie_reconcile:
+        ledger: "{{ ledger }}"
+        log_src: "{{ log_src }}"
+        reship_dest: "{{ reship }}"
+      register: landed
+      ignore_errors: true
+    - name: Keep the result
+      ansible.builtin.copy:
+        content: "{{ landed | to_json }}"
+        dest: "{{ out }}"
+'''
+
+
+def test_reship_list_written_once_never_through_a_link_and_a_directory_there_is_a_clear_error(playbook, tmp_path):
+    """The re-ship list goes through fileio.sync_file: unchanged on a re-run, a symbolic link at
+    reship_dest replaced (its target untouched), a directory there a message naming it (before:
+    'ie_reconcile failed unexpectedly: IsADirectoryError')."""
+    ledger_path = str(tmp_path / 'drive1.ledger.jsonl')
+    records = [{'path': p, 'key': 'imp/' + p, 'size': 5, 'mtime_ns': 1, 'md5': 'a' * 32} for p in ('a.txt', 'b.txt')]
+    with open(ledger_path, 'wb') as handle:
+        handle.write(ledger.dumps(records))
+    log_src = tmp_path / 'import-log.csv'
+    log_src.write_text('DateTime,File,Status,Code,Key,MD5,Bytes,Content-Type\n'
+                       'T,a.txt,Loaded,200,imp/a.txt,%s,5,text/plain\n' % ('a' * 32))
+
+    def run(reship):
+        out = str(tmp_path / 'result.json')
+        playbook.run(LOCAL_PLAY, extra_vars=dict(ledger=ledger_path, log_src=str(log_src), reship=reship, out=out))
+        with open(out) as handle:
+            return json.load(handle)
+
+    reship = str(tmp_path / 'drive1.reship.jsonl')
+    first = run(reship)
+    assert not first.get('failed') and first['changed'], first
+    assert sorted(ledger.read(reship).records) == ['b.txt']
+    assert not run(reship)['changed']
+
+    target = tmp_path / 'elsewhere.txt'
+    target.write_text('not a re-ship list')
+    link = tmp_path / 'link.reship.jsonl'
+    link.symlink_to(target)
+    assert run(str(link))['changed']
+    assert not link.is_symlink() and sorted(ledger.read(str(link)).records) == ['b.txt']
+    assert target.read_text() == 'not a re-ship list'
+
+    directory = tmp_path / 'a-directory'
+    directory.mkdir()
+    failed = run(str(directory))
+    assert failed['failed'] and 'unexpectedly' not in failed['msg'], failed['msg']
+    assert str(directory) in failed['msg'] and 'directory' in failed['msg'], failed['msg']
