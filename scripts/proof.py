@@ -125,6 +125,31 @@ def read_junit(path, selection):
     return found
 
 
+# Figures that existing tests outside tests/proof print (they have no proof_record): family, test, pattern, names.
+PRINTED_FIGURES = [
+    ('secrets', 'test_secrets_ssh', r'^Total: (\d+) places, (\d+) files, (\d+) bytes',
+     [('places searched (ship.yml)', 'places'), ('files searched (ship.yml)', 'files'), ('bytes searched (ship.yml)', 'bytes')]),
+]
+
+
+def printed_figures(junit):
+    """Figures from the output of the existing tests of PRINTED_FIGURES (junit system-out)."""
+    found = collections.defaultdict(list)
+    if not os.path.exists(junit):
+        return found
+    for case in ET.parse(junit).getroot().iter('testcase'):
+        out = ''.join(el.text or '' for el in case.iter('system-out'))
+        for family, test_file, pattern, names in PRINTED_FIGURES:
+            if test_file not in case.get('classname', ''):
+                continue
+            match = re.search(pattern, out, re.M)
+            if match:
+                for (name, unit), value in zip(names, match.groups()):
+                    found[family].append({'family': family, 'name': name, 'value': int(value), 'unit': unit,
+                                          'test': '%s::%s' % (case_file(case.attrib), case.get('name'))})
+    return found
+
+
 def read_figures(path):
     figures = collections.defaultdict(list)
     if os.path.exists(path):
@@ -155,7 +180,8 @@ def machine():
 
 
 def pytest_command(items, workers, junit=None):
-    cmd = ['.venv/bin/python', '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-m', 'proof_full or not proof_full']
+    cmd = ['.venv/bin/python', '-m', 'pytest', '-p', 'no:cacheprovider', '-q', '-m', 'proof_full or not proof_full',
+           '-o', 'junit_logging=system-out']
     if workers:
         cmd += ['-n', str(workers), '--dist', 'loadfile']
     if junit:
@@ -168,6 +194,23 @@ def value_text(item):
     if isinstance(value, float):
         value = ('%.3f' % value).rstrip('0').rstrip('.')
     return '%s %s' % (value, item.get('unit') or '')
+
+
+def aggregate(items):
+    """One row per figure name: a figure recorded by several tests (one per case) is summed."""
+    rows = collections.OrderedDict()
+    for item in items:
+        rows.setdefault((item['name'], item.get('unit') or ''), []).append(item)
+    for (name, unit), group in rows.items():
+        if len(group) == 1:
+            yield dict(group[0], test='`%s`' % group[0]['test'])
+        elif all(isinstance(g['value'], (int, float)) and not isinstance(g['value'], bool) for g in group):
+            files = sorted(set(g['test'].split('::')[0] for g in group))
+            yield {'name': name, 'unit': unit, 'value': sum(g['value'] for g in group),
+                   'test': 'sum over %d tests of %s' % (len(group), ', '.join('`%s`' % f for f in files))}
+        else:
+            for g in group:
+                yield dict(g, test='`%s`' % g['test'])
 
 
 def md_cell(text):
@@ -215,8 +258,8 @@ def render(results, figures, selection, families, started, seconds, command, wor
         items = figures.get(family, [])
         if items:
             lines += ['Figures:', '', '| figure | value | recorded by |', '|---|---:|---|']
-            for item in items:
-                lines.append('| %s | %s | `%s` |' % (md_cell(item['name']), md_cell(value_text(item)), md_cell(item['test'])))
+            for item in aggregate(items):
+                lines.append('| %s | %s | %s |' % (md_cell(item['name']), md_cell(value_text(item)), md_cell(item['test'])))
             lines.append('')
         else:
             lines += ['No figures recorded.', '']
@@ -250,6 +293,8 @@ def main():
     seconds = time.monotonic() - clock
     results = read_junit(junit, selection)
     figures = read_figures(os.path.join(proof_dir, 'figures.jsonl'))
+    for family, items in printed_figures(junit).items():
+        figures[family] = items + figures.get(family, [])
     shown = ['make', 'proof'] if not args.family else ['.venv/bin/python', 'scripts/proof.py'] + ['--family=%s' % f for f in families]
     text = render(results, figures, selection, families, started, seconds, shown, args.workers, rc)
     with open(args.out, 'w', encoding='utf-8') as handle:

@@ -6,7 +6,7 @@ file as tests/proof/test_badinput_modules.py: a clear error naming the field, no
 import pytest
 
 from tests.manifest_corpus import corpus
-from tests.proof.test_badinput_modules import API, Case, SECRET_KEY, files, judge, params, run_cases, selected_names
+from tests.proof.test_badinput_modules import API, KIND_FIGURES, Case, SECRET_KEY, files, judge, params, run_cases, selected_names
 
 SIG = dict(dest='{d}/drive', require_mount=False)
 FAST_CORPUS = ('alias-bomb.manifest', 'non-utf8.manifest', 'nul-byte.manifest', 'duplicate-key.manifest', 'comments-only.manifest',
@@ -134,5 +134,6 @@ def results(request, tmp_path_factory):
 
 @pytest.mark.parametrize('name', params(CASES))
 def test_bad_manifest_signature_or_role_input(results, name, proof_record):
-    judge(CASES[name], results[name])
-    proof_record('manifest, SIGNATURE and role cases refused clearly, nothing touched', 1, 'case')
+    case = CASES[name]
+    judge(case, results[name])
+    proof_record(KIND_FIGURES[case.kind], 1, 'cases')

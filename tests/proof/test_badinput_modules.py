@@ -190,6 +190,13 @@ def judge(case, outcome):
     return msg
 
 
+KIND_FIGURES = {
+    'refused': 'refused with an error naming the problem, every file unchanged',
+    'contained': 'handled safely by design (a link replaced, never followed; a name made safe), nothing outside touched',
+    'finding': 'reported as a finding naming the file, the file not copied, nothing outside touched',
+}
+
+
 def selected_names(request, module_name):
     return {item.callspec.params['name'] for item in request.session.items
             if item.module.__name__ == module_name and hasattr(item, 'callspec') and 'name' in item.callspec.params}
@@ -474,8 +481,9 @@ def module_results(request, tmp_path_factory):
 
 @pytest.mark.parametrize('name', params(MODULE_CASES))
 def test_bad_module_input(module_results, name, proof_record):
-    judge(MODULE_CASES[name], module_results[name])
-    proof_record('module cases refused clearly, nothing touched', 1, 'case')
+    case = MODULE_CASES[name]
+    judge(case, module_results[name])
+    proof_record(KIND_FIGURES[case.kind], 1, 'cases')
 
 
 def test_enough_cases():
