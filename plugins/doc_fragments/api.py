@@ -8,9 +8,10 @@ from __future__ import annotations
 
 class ModuleDocFragment:
 
-    # Options, notes, author and attributes shared by every module that calls the Import/Export
-    # Query API: such a module names this fragment only (and awsie.importexport.mail if it has
-    # transport: email), then states what differs.
+    # Options, notes and the API attributes (action_group, what the action plugin does) of every
+    # module that calls the Import/Export Query API. Such a module also names
+    # awsie.importexport.attributes and awsie.importexport.attributes.ACTION (and
+    # awsie.importexport.mail if it has transport: email), then states what differs.
     DOCUMENTATION = r'''
 options:
   access_key:
@@ -100,30 +101,10 @@ notes:
     keyword does not apply). Proxies come from the environment too (E(HTTPS_PROXY), E(NO_PROXY)).
   - Every module taking these options is in the action group C(group/awsie.importexport.ie), so
     C(module_defaults) can set them once.
-author:
-  - awsie.importexport contributors (@awsie)
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
     details: The module runs on the controller, in the process of its action plugin; no module file and no
       argument (the secret key among them) is written to any temporary directory.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: none
-  bypass_host_loop:
-    description: Forces a 'global' task that does not execute per host.
-    support: none
   action_group:
     description: Action is part of action_group(s), for convenient setting of module_defaults.
     support: N/A

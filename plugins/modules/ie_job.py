@@ -37,6 +37,8 @@ description:
 extends_documentation_fragment:
   - awsie.importexport.api
   - awsie.importexport.mail
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
 attributes:
   check_mode:
     details:

@@ -18,6 +18,8 @@ description:
   - With O(include_status), adds each job's GetStatus fields (several requests at a time).
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
 attributes:
   check_mode:
     details: Only reads; runs the same in check mode.

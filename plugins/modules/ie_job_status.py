@@ -25,6 +25,8 @@ description:
 extends_documentation_fragment:
   - awsie.importexport.api
   - awsie.importexport.mail
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
 attributes:
   check_mode:
     details: Only reads; runs the same in check mode (with O(transport=email) the C(GET STATUS) mails are sent too).

@@ -28,6 +28,8 @@ description:
   - Never sets modes or owners (FAT, NTFS, exFAT); leaves C(SIGNATURE) and C(lost+found) in the
     drive's root alone; removes nothing else from the drive.
 extends_documentation_fragment:
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
   - awsie.importexport.attributes.FILES
   - awsie.importexport.data_set
 attributes:

@@ -26,6 +26,8 @@ description:
     at any verbosity; the returned RV(content), RV(manifest) and the diff show them as C(********).
   - Problems name the file and the field path, never the text of a file that is not a manifest.
 extends_documentation_fragment:
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
   - awsie.importexport.attributes.FILES
 attributes:
   check_mode:

@@ -26,6 +26,7 @@ description:
   - For an export, checks each line of the export log against the file read back from the
     returned drive, mounted on the controller at O(drive_path) (MD5 and size), and optionally the object's ETag.
 extends_documentation_fragment:
+  - awsie.importexport.attributes
   - awsie.importexport.attributes.ACTION
 attributes:
   action:

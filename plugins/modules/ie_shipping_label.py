@@ -23,6 +23,8 @@ description:
     controller path.
 extends_documentation_fragment:
   - awsie.importexport.api
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
 attributes:
   check_mode:
     details: Asks for the label (a read) but neither downloads nor writes it.

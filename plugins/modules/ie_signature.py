@@ -24,6 +24,8 @@ description:
   - Refuses EBS and Glacier import manifests (C(manifestVersion) 3.0); those jobs use a barcode
     artifact, not a SIGNATURE file.
 extends_documentation_fragment:
+  - awsie.importexport.attributes
+  - awsie.importexport.attributes.ACTION
   - awsie.importexport.attributes.FILES
 attributes:
   check_mode:

@@ -1,6 +1,6 @@
 """The doc fragments: each value one plain string (ansible-test sanity's yamllint reads them without
-running them, and stops with AttributeError on a string built from parts), and the attribute sets
-that repeat each other agree."""
+running them, and stops with AttributeError on a string built from parts), and each attribute
+described in one facet only."""
 import ast
 import glob
 import os
@@ -26,24 +26,32 @@ def test_every_fragment_is_one_plain_string(path):
                     '%s: %s is not a plain string' % (os.path.basename(path), statement.targets[0].id)
 
 
-def test_the_attribute_sets_agree():
+def test_each_attribute_is_described_once_and_the_facets_make_whole_sets():
+    """No text written twice: every attribute's description is in one facet; merged as Ansible
+    merges them (key by key), the facets an API module or a files module names give every
+    attribute a description and a support level."""
     frag = attributes.ModuleDocFragment
-    common = yaml.safe_load(frag.DOCUMENTATION)
-    action = yaml.safe_load(frag.ACTION)
-    files = yaml.safe_load(frag.FILES)
-    api_attrs = yaml.safe_load(frag.API)
-    for name, doc in (('ACTION', action), ('FILES', files), ('API', api_attrs)):
-        assert doc['author'] == common['author'], name
-        for key, value in common['attributes'].items():
-            assert doc['attributes'][key] == value, (name, key)
-    assert set(files['attributes']) - set(action['attributes']) == {'safe_file_operations'}
-    for key, value in action['attributes'].items():
-        assert files['attributes'][key] == value
-        if key != 'action':
-            assert api_attrs['attributes'][key] == value, key
-    assert api_attrs['attributes']['action_group']['membership'] == ['awsie.importexport.ie']
-    assert api_attrs['attributes']['action']['details']
-    # the api fragment (what the API modules name) carries the API set as it is here
-    assert api.ModuleDocFragment.DOCUMENTATION.endswith(frag.API.lstrip('\n'))
-    whole = yaml.safe_load(api.ModuleDocFragment.DOCUMENTATION)
-    assert whole['attributes'] == api_attrs['attributes'] and whole['author'] == api_attrs['author']
+    facets = {'attributes': frag.DOCUMENTATION, 'attributes.ACTION': frag.ACTION, 'attributes.FILES': frag.FILES,
+              'api': api.ModuleDocFragment.DOCUMENTATION}
+    parsed = {name: yaml.safe_load(text)['attributes'] for name, text in facets.items()}
+    described = {}
+    for name, attrs in parsed.items():
+        for key, value in attrs.items():
+            if 'description' in value:
+                assert key not in described, '%s is described in %s and %s' % (key, described.get(key), name)
+                described[key] = name
+    assert yaml.safe_load(frag.DOCUMENTATION)['author'] == ['awsie.importexport contributors (@awsie)']
+
+    def merged(*names):
+        out = {}
+        for name in names:
+            for key, value in parsed[name].items():
+                out.setdefault(key, {}).update(value)
+        return out
+
+    for names in (('api', 'attributes', 'attributes.ACTION'), ('attributes', 'attributes.ACTION', 'attributes.FILES')):
+        for key, value in merged(*names).items():
+            assert value.get('description') and value.get('support'), (names, key)
+    api_set = merged('api', 'attributes', 'attributes.ACTION')
+    assert api_set['action_group']['membership'] == ['awsie.importexport.ie']
+    assert api_set['action']['details'] and api_set['action']['support'] == 'full'
