@@ -140,6 +140,48 @@ def test_each_error_reply_carries_its_code(mail_service, code):
     assert reply.subject == 'RE: ' + command
 
 
+CLIENT_ERROR_CASES = ['InvalidSender', 'MissingManifestAttachment', 'InvalidManifestField', 'MissingManifestField',
+                      'InvalidJobId', 'ExpiredJobId', 'CanceledJobId', 'NoSuchBucket', 'AccessDenied']
+
+
+@pytest.mark.parametrize('code', CLIENT_ERROR_CASES)
+def test_each_error_code_surfaces_through_the_client_as_a_failure_naming_it(mail_service, code):
+    """The service's real ERROR reply, read back over IMAP by the client, fails the command with its CODE,
+    the Message-ID of the mail it answers, the description and the recommended action."""
+    service = mail_service()
+    bucket = service.new_bucket()
+    manifest = import_manifest(AK, bucket)
+    changed = manifest.replace('eraseDevice: yes', 'eraseDevice: no')
+    jobs = mail_jobs(service, **(dict(user=STRANGER, password=STRANGER_PASSWORD) if code == 'InvalidSender' else {}))
+    with pytest.raises(MailReplyError) as raised:
+        if code == 'MissingManifestAttachment':  # the client always attaches: a CREATE JOB without, by hand
+            message_id, sent_at = jobs._send(m.CREATE, {'job_type': 'Import'})  # pylint: disable=protected-access
+            jobs._reply(m.CREATE, message_id, sent_at)  # pylint: disable=protected-access
+        elif code == 'InvalidJobId':
+            jobs.status('QQQQ9')
+        elif code in ('ExpiredJobId', 'CanceledJobId'):
+            job_id = jobs.ensure_present('Import', manifest)['job_id']
+            if code == 'CanceledJobId':
+                service.client().cancel_job(JobId=job_id)
+            else:
+                service.advance_clock(days=31)
+            mail_jobs(service).ensure_present('Import', changed, job_id=job_id)  # UPDATE JOB
+        else:
+            jobs.ensure_present('Import', {
+                'InvalidManifestField': import_manifest(AK, bucket, extra='acl: nonsense\n'),
+                'MissingManifestField': manifest.replace('bucket: %s\n' % bucket, ''),
+                'NoSuchBucket': import_manifest(AK, 'no-such-bucket-here'),
+                'AccessDenied': import_manifest(AK2, bucket),
+                'InvalidSender': manifest}[code])
+    error = raised.value
+    sent = [s for s in jobs.mailbox.sent if s['message_id'] == error.sent_id] or \
+        [{'message_id': r['message_id']} for r in mail_log(service) if r['message_id'] == error.sent_id]
+    assert error.code == code and sent, (error.code, str(error))
+    assert ' %s was answered ERROR, CODE %s: ' % (error.sent_id, code) in str(error)
+    assert error.message and error.recommended_action and 'Recommended action: ' in str(error)
+    assert error.as_dict()['code'] == code and error.as_dict()['reply_message_id']
+
+
 def test_expired_and_canceled_jobs_answer_update_job_with_their_codes(mail_service):
     service = mail_service()
     bucket = service.new_bucket()
