@@ -235,7 +235,7 @@ def render(results, figures, selection, families, started, seconds, command, wor
         row = [len(res['passed']) + len(res['failed']) + len(res['skipped']), len(res['passed']), len(res['failed']),
                len(res['skipped']), len(figures.get(family, []))]
         totals = [a + b for a, b in zip(totals, row)]
-        lines.append('| [%s](#%s) | %d | %d | %d | %d | %d | %.0f |' % ((family, family) + tuple(row) + (res['seconds'],)))
+        lines.append('| %s | %d | %d | %d | %d | %d | %.0f |' % ((family,) + tuple(row) + (res['seconds'],)))
     lines.append('| **all** | **%d** | **%d** | **%d** | **%d** | **%d** | |' % tuple(totals))
     lines.append('')
     for family in families:
