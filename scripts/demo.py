@@ -26,6 +26,7 @@ step passed. Run as root (loop devices and mounts).
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -174,6 +175,35 @@ def print_mail_log(service):
             '%d %s' % (answers.count(a), a) for a in sorted(set(answers)))))
 
 
+def report_cells(report, column):
+    """{drive: the cell of ``column``} from the rows of job_status's markdown report."""
+    cells, header = {}, None
+    for line in report.splitlines():
+        if not line.startswith('|'):
+            header = None
+            continue
+        row = [cell.strip() for cell in re.split(r'(?<!\\)\|', line)[1:-1]]
+        if header is None:
+            header = row
+        elif 'drive' in header and column in header and not set(line) <= set('|-: '):
+            named = dict(zip(header, row))
+            cells[named['drive']] = named[column]
+    return cells
+
+
+def print_data_per_drive(demo, prepare_stdout):
+    """Each drive's plan and load (as the first prepare_drives.yml run printed them) and its reconcile."""
+    plans = dict(re.findall(r'"msg": "([^":]+): plan - (.*)"$', prepare_stdout, re.M))
+    loads = dict(re.findall(r'^\[[^\]]+\] ([^:]+): done after (.*)$', prepare_stdout, re.M))
+    with open(os.path.join(demo.workdir, 'report.md')) as handle:
+        verified = report_cells(handle.read(), 'files verified / not')
+    print('%s\nData per drive (ie_plan, ie_load, ie_reconcile):' % LINE)
+    for host, name, _bucket in demo.fleet:
+        print('  %s/%s\n    plan:      %s\n    load:      %s\n    reconcile: %s files verified / not'
+              % (host, name, plans.get(name, 'not shown'), ('done after ' + loads[name]) if name in loads else 'not shown',
+                 verified.get(name, 'not shown')))
+
+
 def demo_service(demo, rerun=True, transport='api'):
     """The main job against the local service (TRANSPORT=email: the jobs made by mail)."""
     extra = ['--smtp-port', '0', '--mail-user', '%s:%s:%s' % (DEMO_MAIL, DEMO_MAIL_PASSWORD, DEMO_ACCESS_KEY)]
@@ -197,7 +227,8 @@ def demo_service(demo, rerun=True, transport='api'):
         log('drive %-8s %-5s on %-11s for host %s' % (name, drive.fstype, drive.device, host))
 
     prepare, poll = os.path.join(PLAYBOOKS, 'prepare_drives.yml'), os.path.join(PLAYBOOKS, 'poll_jobs.yml')
-    first = recap(demo.playbook(prepare, 'prepare every drive').stdout)
+    first_run = demo.playbook(prepare, 'prepare every drive')
+    first = recap(first_run.stdout)
     second = {}
     if rerun:
         proc = demo.playbook(prepare, 'again: nothing but mounts may change')
@@ -222,6 +253,7 @@ def demo_service(demo, rerun=True, transport='api'):
     print('prepare_drives.yml  1st run: %s' % ', '.join('%s changed=%d' % (h, r['changed']) for h, r in sorted(first.items())))
     if rerun:
         print('prepare_drives.yml  2nd run: %s' % ', '.join('%s changed=%d' % (h, r['changed']) for h, r in sorted(second.items())))
+    print_data_per_drive(demo, first_run.stdout)
     with open(os.path.join(demo.workdir, 'report.md')) as handle:
         print('%s\n%s\n%s\nObjects in S3:' % (LINE, handle.read().rstrip(), LINE))
     for bucket in buckets:
