@@ -87,9 +87,9 @@ class RunnerResult:
         return stats[0]['event_data'].get('artifact_data') or {}
 
 
-def runner(root, ident):
+def runner(root, ident, playbook='poll.yml'):
     """``ansible-runner run ROOT -p poll.yml --ident IDENT``, as AWX starts a job (without a container)."""
-    proc = subprocess.run([os.path.join(BIN, 'ansible-runner'), 'run', root, '-p', 'poll.yml', '--ident', ident],
+    proc = subprocess.run([os.path.join(BIN, 'ansible-runner'), 'run', root, '-p', playbook, '--ident', ident],
                           capture_output=True, text=True, check=False, timeout=600,
                           env=dict(os.environ, PATH=BIN + os.pathsep + os.environ.get('PATH', '')))
     return RunnerResult(root, ident, proc)
@@ -170,3 +170,46 @@ def test_poll_jobs_under_ansible_runner_publishes_the_summary_keeps_state_in_fac
     assert summary['alerts'] == 1 and summary['alert_codes'] == ['InvalidSignature']
     assert summary['needing_action'] == [{'job_id': b, 'host': 'station2', 'drive': 'usb1', 'code': 'InvalidSignature'}]
     shutil.rmtree(str(tmp_path / 'drives'))
+
+
+def test_the_preparing_job_leaves_drive_prepare_jobs_where_awx_keeps_facts_for_the_poll(loop_drive, ie_service, tmp_path):
+    """prepare_drives.yml under ansible-runner: AWX keeps the plain fact_cache/<host> files a job leaves, and
+    ansible-core 2.19's jsonfile cache writes other ones (ansible/ansible#85874), so without the role writing
+    drive_prepare_jobs there itself the polling job never saw the preparing job's jobs."""
+    bucket = ie_service.new_bucket('awx')
+    device = loop_drive('ext4', size_mb=24, mount=False)
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'a.txt').write_text('alpha\n')
+    prep = private_data_dir(str(tmp_path / 'prep'), ie_service)
+    with open(os.path.join(prep, 'project', 'prepare.yml'), 'w') as handle:
+        handle.write('---\n- name: Prepare the drives\n  ansible.builtin.import_playbook: awsie.importexport.prepare_drives\n')
+    os.makedirs(os.path.join(prep, 'inventory', 'group_vars'))
+    os.makedirs(os.path.join(prep, 'inventory', 'host_vars'))
+    address = {'name': 'AWX Operator', 'street1': '1 Main St', 'city': 'Seattle', 'stateOrProvince': 'WA',
+               'postalCode': '98104', 'phoneNumber': '206-555-0100', 'country': 'USA'}
+    group_vars = {'drive_prepare_progress_interval': 2, 'drive_prepare_manifest_defaults': {
+        'accessKeyId': ie_service.access_key, 'bucket': bucket, 'eraseDevice': True, 'returnAddress': address}}
+    with open(os.path.join(prep, 'inventory', 'group_vars', 'ie_drive_hosts.yml'), 'w') as handle:
+        yaml.safe_dump(group_vars, handle)
+    for host in HOSTS:
+        with open(os.path.join(prep, 'inventory', 'host_vars', host + '.yml'), 'w') as handle:
+            yaml.safe_dump({'drive_prepare_mount_root': str(tmp_path / 'mnt' / host), 'drive_prepare_drives': [
+                {'name': 'usb1', 'device': device.device, 'data_src': str(data)}] if host == 'station1' else []}, handle)
+    prepared = runner(prep, 'p1', playbook='prepare.yml')
+    assert (prepared.status, prepared.rc) == ('successful', 0), prepared.stdout[-4000:] + prepared.proc.stderr[-2000:]
+    kept = kept_facts(prep, 'p1')
+    jobs = kept['station1']['drive_prepare_jobs']
+    assert [(j['host'], j['drive']) for j in jobs] == [('station1', 'usb1')] and jobs[0]['job_id'], kept
+    assert kept['station2']['drive_prepare_jobs'] == []
+
+    # The polling job: a fresh private data dir with the facts AWX kept; no listing of the account.
+    poll = private_data_dir(str(tmp_path / 'poll'), ie_service,
+                            extravars={'job_status_poll_interval': 1, 'job_status_discover': 'never'})
+    seed_facts(poll, 'q1', kept)
+    polled = runner(poll, 'q1')
+    assert (polled.status, polled.rc) == ('successful', 0), polled.stdout[-4000:]
+    summary = polled.artifact_data['job_status_summary']
+    assert summary['jobs'] == 1 and summary['counts'] == {'Pending': 1}, summary
+    report = open(os.path.join(poll, 'inventory', '.awsie-importexport', 'ie-job-report.md')).read()
+    assert '| station1 | usb1 | %s |' % jobs[0]['job_id'] in report, report

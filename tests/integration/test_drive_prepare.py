@@ -24,6 +24,9 @@ from ansible_collections.awsie.importexport.plugins.module_utils import blank
 from tests.integration.fixtures import REPO
 
 PREPARE = os.path.join(REPO, 'playbooks', 'prepare_drives.yml')
+# Where the controller outputs go by default, below the inventory's directory: a hidden directory, so an
+# inventory that is a directory does not read the manifests, job sheets and ledgers as inventory sources.
+OUTPUTS = os.path.join('.awsie-importexport', 'manifests')
 RETURN_ADDRESS = {'name': 'Test Operator', 'street1': '1 Test St', 'city': 'Seattle', 'stateOrProvince': 'WA',
                   'postalCode': '98104', 'phoneNumber': '206-555-0100', 'country': 'USA'}
 RECAP = re.compile(r'^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', re.M)
@@ -163,12 +166,13 @@ def test_hosts_load_at_the_same_time_and_a_second_run_changes_nothing_on_ext4_fa
     assert ratio >= 2.0, phases
 
     # Controller outputs beside the inventory: directory 0700, manifests and job sheets 0600.
-    out_dir = os.path.join(os.path.dirname(inv), 'ie-manifests')
+    out_dir = os.path.join(os.path.dirname(inv), OUTPUTS)
     assert stat.S_IMODE(os.stat(out_dir).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(os.path.dirname(out_dir)).st_mode) == 0o700
     for name in os.listdir(out_dir):
         if name.endswith(('.yml', '.json')):
             assert stat.S_IMODE(os.stat(os.path.join(out_dir, name)).st_mode) == 0o600, name
-    assert not os.path.exists(os.path.join(REPO, 'playbooks', 'ie-manifests'))
+    assert not [n for n in ('ie-manifests', '.awsie-importexport') if os.path.exists(os.path.join(REPO, 'playbooks', n))]
     for host, drive in drives.items():
         assert listing(drive) == sorted(['SIGNATURE'] + ['part%d.bin' % i for i in range(6)]
                                         + (['lost+found'] if drive.fstype == 'ext4' else [])), host
@@ -217,6 +221,31 @@ def test_a_wrong_key_a_typo_or_findings_in_the_data_fail_before_any_mount_or_cop
     inv = inventory(tmp_path, {'host1': drives}, ie_service, drive_prepare_allow_findings=True)
     playbook.run(PREPARE, inventory=inv)
     assert listing(drive) == ['SIGNATURE', 'a.txt', 'lost+found', 'sub']
+
+
+def test_two_drives_with_one_deviceid_fail_before_any_mount_naming_both(loop_drive, playbook, ie_service, tmp_path):
+    """Drives cloned from one image share their file system UUID, hence the deviceId derived from it: the
+    role would find one drive's job for the other and flip its manifest (found on the test bed, whose NTFS
+    images made in the same second had one serial). Two hosts here, as in a fleet."""
+    bucket = ie_service.new_bucket('clone')
+    first = loop_drive('ext4', size_mb=24, mount=False, workdir=tmp_path / 'a')
+    clone = loop_drive('ext4', size_mb=24, mount=False, workdir=tmp_path / 'b')
+    uuid = subprocess.run(['blkid', '-o', 'value', '-s', 'UUID', first.device], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    subprocess.run(['tune2fs', '-U', uuid, clone.device], capture_output=True, check=True)
+    src = make_tree(tmp_path / 'data', {'a.txt': b'alpha\n'})
+    hosts = {'host1': [{'name': 'a', 'device': first.device, 'data_src': src, 'manifest': {'bucket': bucket}}],
+             'host2': [{'name': 'b', 'device': clone.device, 'data_src': src, 'manifest': {'bucket': bucket}}]}
+    log, env = timing_env(tmp_path)
+    proc = playbook.run(PREPARE, inventory=inventory(tmp_path, hosts, ie_service), env=env, expect_rc=2)
+    assert 'host1/a, host2/b' in proc.stdout and 'tune2fs -U random' in proc.stdout, proc.stdout[-3000:]
+    assert all(r['failed'] == 1 for r in recap(proc.stdout).values()), proc.stdout[-3000:]
+    ran = [r['task'] for r in timings(log) if r['status'] != 'skipped']
+    assert not [t for t in ran if re.search(r'mount the drive|load|create the jobs', t, re.I)], ran
+    assert listing(first) == listing(clone) == ['lost+found']
+    # Its own device_id in the inventory settles it.
+    hosts['host2'][0]['device_id'] = 'CLONE-B'
+    playbook.run(PREPARE, inventory=inventory(tmp_path, hosts, ie_service), check=True)
 
 
 def test_room_is_counted_in_the_drives_blocks_and_check_mode_says_what_it_cannot_check(
@@ -273,9 +302,9 @@ def test_an_export_drive_must_be_blank_and_is_formatted_only_when_allowed(loop_d
     proc = playbook.run(PREPARE, inventory=inv)
     blank.fstype = 'ntfs'
     assert listing(blank) == ['SIGNATURE']
-    sheet = json.loads(open(os.path.join(os.path.dirname(inv), 'ie-manifests', 'host1-jobs.json')).read())
+    sheet = json.loads(open(os.path.join(os.path.dirname(inv), OUTPUTS, 'host1-jobs.json')).read())
     assert sheet[0]['job_type'] == 'Export' and sheet[0]['fstype'] == 'ntfs' and sheet[0]['job_id']
-    manifest_file = os.path.join(os.path.dirname(inv), 'ie-manifests', 'host1-e1.yml')
+    manifest_file = os.path.join(os.path.dirname(inv), OUTPUTS, 'host1-e1.yml')
     assert stat.S_IMODE(os.stat(manifest_file).st_mode) == 0o600  # it holds the pinCode
     assert '4711' not in proc.stdout
     again = playbook.run(PREPARE, inventory=inv)
@@ -336,7 +365,7 @@ def test_ctrl_c_during_a_load_then_a_rerun_waits_for_that_load_and_finishes(loop
     assert re.search(r'\[host1\] f1: (still running from an earlier run|the load an earlier run left done)',
                      rerun.stdout), rerun.stdout[-3000:]
     assert listing(drive) == sorted(names + ['SIGNATURE'])
-    ledger = os.path.join(os.path.dirname(inv), 'ie-manifests', 'host1-f1.ledger.jsonl')
+    ledger = os.path.join(os.path.dirname(inv), OUTPUTS, 'host1-f1.ledger.jsonl')
     with open(ledger) as handle:
         paths = [json.loads(line).get('path') for line in handle if line.strip()]
     assert sorted(p for p in paths if p) == names

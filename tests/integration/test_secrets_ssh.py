@@ -308,7 +308,7 @@ def test_secrets_appear_in_no_output_no_host_file_and_no_controller_file_but_the
     inventory = str(tmp_path / 'inventory' / 'hosts.json')
     os.makedirs(os.path.dirname(inventory))
     env = {'ANSIBLE_KEEP_REMOTE_FILES': '1'}
-    manifests = str(tmp_path / 'inventory' / 'ie-manifests')
+    manifests = str(tmp_path / 'inventory' / '.awsie-importexport' / 'manifests')
 
     with ProcSampler(needles, spare_group=service.proc.pid) as sampler:
         # Run 1: the whole main job; host03 signs with a SIGNATURE 1.0 computed from the secret key.

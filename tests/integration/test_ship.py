@@ -10,7 +10,8 @@ import subprocess
 from urllib.parse import urlsplit
 
 from tests.integration.fixtures import REPO
-from tests.integration.test_drive_prepare import RETURN_ADDRESS, listing, load_phase, make_tree, recap, timing_env, timings
+from tests.integration.test_drive_prepare import OUTPUTS, RETURN_ADDRESS, listing, load_phase, make_tree, recap, timing_env, timings
+from tests.support.playbooks import BIN
 
 SHIP = os.path.join(REPO, 'playbooks', 'ship.yml')
 
@@ -40,14 +41,17 @@ def test_ship_over_ssh_prepares_the_drives_then_writes_one_label_a_slip_per_driv
                               host_vars=lambda host: {'drive_prepare_drives': [
                                   {'name': 'd1', 'device': drives[host.name].device, 'data_src': sources[host.name],
                                    'manifest': {'bucket': bucket}}]})
-    out_dir = os.path.join(os.path.dirname(inv), 'ie-manifests')
+    # The inventory is a directory, as operators keep it (hosts, group_vars): the outputs written beside
+    # the hosts file must not be read back as inventory sources on the next run.
+    inv_dir = os.path.dirname(inv)
+    out_dir = os.path.join(inv_dir, OUTPUTS)
 
-    checked = bed.run_playbook(SHIP, inventory=inv, check=True)
+    checked = bed.run_playbook(SHIP, inventory=inv_dir, check=True)
     assert 'nothing to ship' in checked.stdout.lower() or not os.path.exists(os.path.join(out_dir, 'fleet-jobs.csv'))
     assert not os.path.exists(os.path.join(out_dir, 'fleet-jobs.csv'))
 
     log, env = timing_env(tmp_path)
-    first = bed.run_playbook(SHIP, inventory=inv, env=env)
+    first = bed.run_playbook(SHIP, inventory=inv_dir, env=env)
     phases = dict((host, load_phase(timings(log), host)) for host in drives)
     wall = max(end for _start, end in phases.values()) - min(start for start, _end in phases.values())
     print('parallel_ratio=%.2f over %d SSH hosts (load phase wall %.1f s)'
@@ -82,8 +86,16 @@ def test_ship_over_ssh_prepares_the_drives_then_writes_one_label_a_slip_per_driv
     assert all(mode == 0o600 for name, mode in modes.items() if name.endswith(('.yml', '.json', '.csv', '.pdf'))
                and not name.startswith('shipping-label-')), modes
 
-    again = bed.run_playbook(SHIP, inventory=inv)
+    # Manifests (YAML), job sheets (JSON) and ledgers (JSON lines) in the inventory directory were parsed
+    # as inventory: warnings, and groups named after manifest fields ('bucket', 'returnAddress', ...).
+    listed = subprocess.run([os.path.join(BIN, 'ansible-inventory'), '-i', inv_dir, '--list'], capture_output=True,
+                            text=True, check=True)
+    assert 'WARNING' not in listed.stderr, listed.stderr[-3000:]
+    assert set(json.loads(listed.stdout)) - {'_meta', 'all', 'ungrouped'} == {'testbed', 'ie_drive_hosts'}, listed.stdout[:500]
+
+    again = bed.run_playbook(SHIP, inventory=inv_dir)
     assert all(r['changed'] == 0 and r['failed'] == 0 for r in recap(again.stdout).values()), again.stdout[-3000:]
+    assert 'as an inventory source' not in again.stderr and 'not a valid group' not in again.stderr, again.stderr[-3000:]
     assert sorted(n for n in os.listdir(out_dir) if n.startswith('shipping-label-')) == labels
 
 

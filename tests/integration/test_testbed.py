@@ -424,3 +424,12 @@ def test_twenty_hosts_answer_one_ping_over_ssh(testbed_factory, record_property)
     record_property('ping_20_s', round(run.seconds, 2))
     record_property('ping_20_again_s', round(again.seconds, 2))
     print('20 hosts: bring-up %.2f s, ping %.2f s, again %.2f s' % (bring_up, run.seconds, again.seconds))
+
+
+def test_every_drive_has_a_file_system_uuid_of_its_own(testbed_factory):
+    """The deviceId of a drive without a serial comes from its file system UUID: NTFS images made in the
+    same second were clones (mkntfs seeds the volume serial with the time), two drives with one deviceId."""
+    bed = testbed_factory(hosts=4, drives_per_host=2, drive_size_mb=16, fstypes=['ntfs', 'ext4', 'fat32'])
+    uuids = [subprocess.run(['blkid', '-o', 'value', '-s', 'UUID', drive.device], capture_output=True, text=True,
+                            check=True).stdout.strip() for host in bed.hosts for drive in host.drives]
+    assert all(uuids) and len(set(uuids)) == len(uuids), uuids

@@ -649,7 +649,7 @@ class Testbed:
     def _make_drives(self):
         images = os.path.join(self.rundir, 'images')
         os.makedirs(images, mode=0o700)
-        mkfs = []
+        mkfs, serials = [], []
         for host in self.hosts:
             for number in range(1, self.drives_per_host + 1):
                 fstype = self.fstypes[((host.index - 1) * self.drives_per_host + number - 1) % len(self.fstypes)]
@@ -658,8 +658,13 @@ class Testbed:
                     handle.truncate(self.drive_size_mb * 1024 * 1024)
                 if fstype:
                     mkfs.append(MKFS[fstype] + [drive.image])
+                if fstype == 'ntfs':
+                    # mkntfs seeds the volume serial (the file system UUID, hence the deviceId) with the
+                    # time: images made in the same second would be clones. Real drives differ.
+                    serials.append(['ntfslabel', '--new-serial=%s' % secrets.token_hex(8), drive.image])
                 host.drives.append(drive)
         self._parallel(mkfs, width=2)
+        self._parallel(serials, width=2)
         for host in self.hosts:
             for drive in host.drives:
                 drive.device = _run(['losetup', '--find', '--show', drive.image]).stdout.strip()

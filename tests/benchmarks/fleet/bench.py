@@ -247,7 +247,8 @@ def rerun_ratio(bench, hosts, local, rounds, data_src, bucket):
             wall, run, timing = bench.run(bed, SHIP, inventory, 're-run of ship.yml')
             changed = {host: stats['changed'] for host, stats in run.stats.items() if stats['changed']}
             if changed:
-                log('  WARNING: the re-run changed something: %s' % changed)
+                which = sorted(set('%s: %s' % (r['host'], r['task']) for r in timing.tasks if r['status'] == 'changed'))
+                log('  WARNING: the re-run changed something: %s (%s)' % (changed, '; '.join(which)))
             ship_times.append(wall)
             if best is None or wall < best[0]:
                 best = (wall, timing)
@@ -277,9 +278,11 @@ def parallel_ratio(bench, hosts, load_mb, fstypes, bucket):
         wall, _run, timing = bench.run(bed, SHIP, inventory, 'first ship.yml (parallel)')
     loads = {}
     for record in timing.tasks:
-        if record['task'].startswith('Start loading') and record['status'] != 'skipped':
+        # Task names carry the role's prefix ("awsie.importexport.drive_prepare : Start loading ...").
+        task = record['task'].split(' : ', 1)[-1]
+        if task.startswith('Start loading') and record['status'] != 'skipped':
             loads.setdefault(record['host'], [None, None])[0] = record['start']
-        elif record['task'].startswith('Wait for the loads') and record['status'] != 'skipped':
+        elif task.startswith('Wait for the loads') and record['status'] != 'skipped':
             loads.setdefault(record['host'], [None, None])[1] = record['end']
     loads = {host: span for host, span in loads.items() if None not in span}
     if len(loads) != hosts:
