@@ -33,6 +33,11 @@ BUFFER_BYTES = 1024 * 1024
 PIPELINE_BYTES = 2 * BUFFER_BYTES
 PIPELINE_BUFFERS = 4
 RESERVED_ROOT = ('lost+found',)
+# Small files are read ahead by a thread (posix_fadvise WILLNEED: the kernel reads them while the
+# files before them are copied), at most this many files and bytes ahead of the copy.
+PREFETCH_MAX_FILE = 1024 * 1024
+PREFETCH_FILES = 64
+PREFETCH_BYTES = 32 * 1024 * 1024
 MAX_LISTED = 100
 FLUSH_SECONDS = 0.5
 
@@ -111,6 +116,71 @@ def _pipelined(src_fd, dest_fd, buffers):
     return md5, total
 
 
+class Prefetcher:
+    """Asks the kernel to read the next small files to copy (``posix_fadvise`` ``WILLNEED``) while
+    the ones before them are copied: their reads overlap instead of waiting one after the other.
+    Only files the previous ledger does not list as they are (files to copy, not to skip)."""
+
+    def __init__(self, src, files, previous):
+        self.src = src
+        self.wanted = [(i, f) for i, f in enumerate(files) if 0 < f.size <= PREFETCH_MAX_FILE
+                       and not _same(previous.get(f.path), f)]
+        self.position = 0
+        self.stopped = False
+        self.prefetched = 0
+        self.cond = threading.Condition()
+        self.thread = None
+        if self.wanted and hasattr(os, 'posix_fadvise'):
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+
+    def at(self, index):
+        """The copy reached file ``index``."""
+        if self.thread is not None:
+            with self.cond:
+                self.position = index
+                self.cond.notify()
+
+    def stop(self):
+        if self.thread is not None:
+            with self.cond:
+                self.stopped = True
+                self.cond.notify()
+            self.thread.join()
+
+    def _run(self):
+        ahead = []  # (index, size) of files asked for and not yet copied
+        for index, entry in self.wanted:
+            with self.cond:
+                while not self.stopped:
+                    while ahead and ahead[0][0] < self.position:
+                        ahead.pop(0)
+                    if index < self.position or (len(ahead) < PREFETCH_FILES
+                                                 and sum(size for _i, size in ahead) + entry.size <= PREFETCH_BYTES):
+                        break
+                    self.cond.wait(0.5)
+                if self.stopped:
+                    return
+                if index < self.position:
+                    continue  # the copy got there first
+            try:
+                fd = os.open(self.src + '/' + entry.path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | os.O_NONBLOCK)
+            except OSError:
+                continue  # the copy reports it
+            try:
+                os.posix_fadvise(fd, 0, entry.size, os.POSIX_FADV_WILLNEED)
+                self.prefetched += 1
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+            ahead.append((index, entry.size))
+
+
+def _same(before, entry):
+    return before is not None and before.get('size') == entry.size and before.get('mtime_ns') == entry.mtime_ns
+
+
 class Progress:
     """Writes a small JSON file at most every ``interval`` seconds: ``phase``, ``files_done``,
     ``files_total``, ``bytes_done``, ``bytes_total`` (skipped files count as done), ``elapsed``
@@ -168,6 +238,7 @@ class Loader:
         self.made_dirs = set()
         self.listings = {}
         self.copied_bytes = 0
+        self.prefetched = 0  # small files read ahead (Prefetcher)
         self.result = {'copied': 0, 'skipped': 0, 'bytes': 0, 'removed_partials': 0, 'failed': [], 'excluded': {},
                        'vanished': 0, 'files': 0, 'total_bytes': 0}
 
@@ -308,9 +379,27 @@ class Loader:
         wanted = self.selection.wants_file if self.selection is not None else (lambda path: True)
         result['vanished'] = sum(1 for p in self.previous if p not in seen and wanted(p))
         progress = Progress(self.progress_path, len(files), sum(f.size for f in files), self.progress_interval)
+        prefetcher = Prefetcher(self.src, files, self.previous) if not self.check_mode else None
+        try:
+            self._all(files, writer, progress, prefetcher)
+        finally:
+            if prefetcher is not None:
+                prefetcher.stop()
+                self.prefetched = prefetcher.prefetched
+        if not self.check_mode and result['copied']:
+            _syncfs(self.dest)
+        progress.update(len(files), progress.bytes_total, self.copied_bytes, phase='done', force=True)
+        result['seconds'] = round(time.time() - started, 3)
+        result['rate_bytes_per_second'] = int(result['bytes'] / result['seconds']) if result['seconds'] else 0
+        return result
+
+    def _all(self, files, writer, progress, prefetcher):
+        result = self.result
         done_bytes = 0
         flushed = time.monotonic()
         for index, entry in enumerate(files):
+            if prefetcher is not None:
+                prefetcher.at(index)
             record = self._one(entry)
             done_bytes += entry.size
             if record is not None:
@@ -322,20 +411,13 @@ class Loader:
             if writer is not None and time.monotonic() - flushed > FLUSH_SECONDS:
                 writer.flush()  # a killed run keeps what it did (ledger.read_latest)
                 flushed = time.monotonic()
-        if not self.check_mode and result['copied']:
-            _syncfs(self.dest)
-        progress.update(len(files), done_bytes, self.copied_bytes, phase='done', force=True)
-        result['seconds'] = round(time.time() - started, 3)
-        result['rate_bytes_per_second'] = int(result['bytes'] / result['seconds']) if result['seconds'] else 0
-        return result
 
     def _one(self, entry):
         """Skip or copy one file; returns its ledger record, or None when it failed."""
         result = self.result
         before = self.previous.get(entry.path)
         on_drive = self._on_drive(entry.path)  # also clears leftover temp files of the directory
-        if (before is not None and before.get('size') == entry.size and before.get('mtime_ns') == entry.mtime_ns
-                and on_drive == entry.size):
+        if _same(before, entry) and on_drive == entry.size:
             result['skipped'] += 1
             return dict(before, key=entry.key)
         if self.check_mode:

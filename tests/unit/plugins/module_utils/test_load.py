@@ -233,3 +233,31 @@ def test_ie_wait_tells_a_running_job_from_one_whose_processes_are_gone(tmp_path)
     assert ie_wait.gone('j123.456', str(status), proc=str(proc))  # j1234 is another job
     os.utime(str(status))
     assert not ie_wait.gone('j123.456', str(status), proc=str(proc))  # just started: not yet known
+
+
+def test_small_files_to_copy_are_read_ahead_and_only_they(tmp_path, monkeypatch):
+    src, dest = str(tmp_path / 'src'), str(tmp_path / 'drive')
+    for index in range(300):
+        write(src, 'd%d/f%03d' % (index % 4, index), os.urandom(100 + index))
+    write(src, 'empty', b'')
+    write(src, 'big.bin', os.urandom(load.PREFETCH_MAX_FILE + 1))
+    os.makedirs(dest)
+    advised = []
+    real = os.posix_fadvise
+    monkeypatch.setattr(load.os, 'posix_fadvise', lambda fd, off, size, advice: advised.append(
+        (os.readlink('/proc/self/fd/%d' % fd), advice)) or real(fd, off, size, advice))
+    first = load.Loader(src, dest, RULE)
+    result = first.run()
+    assert result['copied'] == 302 and first.prefetched == 300
+    assert sorted(path for path, _advice in advised) == sorted(os.path.join(src, 'd%d/f%03d' % (i % 4, i)) for i in range(300))
+    assert {advice for _path, advice in advised} == {os.POSIX_FADV_WILLNEED}
+    records = expected_ledger(src, RULE)
+    assert drive_files(dest) == {rel: open(os.path.join(src, rel), 'rb').read() for rel in records}
+    # The files the previous ledger lists as they are are not read ahead (a re-run reads no data).
+    previous = dict((rel, rec) for rel, rec in records.items() if not rel.startswith('d1/'))
+    os.unlink(os.path.join(dest, 'd1', 'f001'))
+    del advised[:]
+    again = load.Loader(src, dest, RULE, previous=previous)
+    result = again.run()
+    assert result['copied'] == 75 and again.prefetched == 75
+    assert all('/d1/' in path for path, _advice in advised)
