@@ -214,6 +214,7 @@ def demo_service(demo, rerun=True, transport='api'):
     if transport == 'email':
         mail_front(demo, service)
     demo.env['AWS_URL'] = service.url
+    demo.extra_vars['demo_s3_url'] = service.s3_url  # job_status reconciles against the service's own S3
     log('ie-service listening on %s (S3 at %s)' % (service.url, service.s3_url))
     s3 = service.s3_client()
     buckets = sorted(set([demo.log_bucket] + [bucket for _host, _name, bucket in demo.fleet]))
@@ -271,6 +272,7 @@ def demo_fleet(demo, count):
     demo.cleanup.add('ie-service', service.stop)
     demo.extra_vars['demo_state_dir'] = service.state_dir
     demo.env['AWS_URL'] = service.url
+    demo.extra_vars['demo_s3_url'] = service.s3_url  # job_status reconciles against the service's own S3
     log('ie-service listening on %s (S3 at %s)' % (service.url, service.s3_url))
     s3 = service.s3_client()
     buckets = sorted(set([demo.log_bucket] + ['demo-' + name for name in DATASETS]))

@@ -136,6 +136,9 @@ def test_make_demo_runs_end_to_end_and_cleans_up(tmp_path):
     assert '- Complete: 3' in out
     assert out.count('SIGNATURE 2.0 for job') == 3
     assert 's3://demo-photos/ (3)' in out and 'photos/2025/harbour.jpg' in out
+    # The reconcile of each loaded job reads its import log from the service's own S3 (job_status_s3_endpoint_url):
+    # without it, boto3 went to AWS and every row said "reconcile failed".
+    assert 'reconcile failed' not in out and '| 3 / 0 |' in out, out[-6000:]
     # Everything it made is gone: work dir, mounts, loop devices on its images.
     assert [n for n in os.listdir(str(tmp_path)) if n.startswith('ie-demo-')] == []
     assert str(tmp_path) not in subprocess.run(['losetup', '-a'], capture_output=True, text=True, check=False).stdout
