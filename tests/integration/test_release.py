@@ -105,10 +105,19 @@ def members(tarball):
 def test_galaxy_importer_accepts_the_tarball_without_warnings(tarball, tmp_path):
     cfg = tmp_path / 'galaxy-importer.cfg'
     cfg.write_text(GALAXY_IMPORTER_CFG)
-    proc = subprocess.run([sys.executable, '-m', 'galaxy_importer.main', tarball], cwd=str(tmp_path),
-                          env=venv_env(GALAXY_IMPORTER_CONFIG=str(cfg), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp')),
-                          capture_output=True, text=True, timeout=900, check=False)
-    output = proc.stdout + proc.stderr
+    # galaxy-importer gives its ansible-lint call a fixed 180 s; on a machine busy with the rest of
+    # make test that can pass. Only that timeout, alone, earns one more try (counted in the figures).
+    attempts = 0
+    while attempts < 2:
+        attempts += 1
+        proc = subprocess.run([sys.executable, '-m', 'galaxy_importer.main', tarball], cwd=str(tmp_path),
+                              env=venv_env(GALAXY_IMPORTER_CONFIG=str(cfg), ANSIBLE_LOCAL_TEMP=str(tmp_path / 'tmp')),
+                              capture_output=True, text=True, timeout=900, check=False)
+        output = proc.stdout + proc.stderr
+        lines = [line for line in output.splitlines() if re.match(r'^(WARNING|ERROR)\b', line)]
+        if lines != ['ERROR: Timeout on call to ansible-lint']:
+            break
+    record(galaxy_importer_attempts=attempts)
     assert proc.returncode == 0, output[-5000:]
     assert 'Importer processing completed successfully' in output, output[-5000:]
     assert 'Linting collection via ansible-lint' in output and 'ansible-lint not found' not in output
