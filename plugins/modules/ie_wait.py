@@ -147,18 +147,15 @@ def status(async_dir, jid, adopting):
 
 
 def gone(jid, path, grace=10, proc='/proc'):
-    """True when no process runs job ``jid`` any more. Ansible's async_wrapper names a job
-    ``<id>.<pid>`` and both its processes (the one that runs the module and the one that watches
-    it) keep ``<id>`` as an argument while the job runs. Unknown (False) without /proc or within
-    ``grace`` seconds of the job's start."""
+    """True when no process runs job ``jid`` (``<id>.<pid>``: async_wrapper's two processes keep ``<id>`` as an
+    argument while it runs). Unknown (False) without /proc or within ``grace`` seconds of its start."""
     try:
         if time.time() - os.stat(path).st_mtime < grace:
             return False
         pids = [p for p in os.listdir(proc) if p.isdigit()]
     except OSError:
         return False
-    head, dot, tail = jid.rpartition('.')
-    needle = (head if dot and tail.isdigit() else jid).encode()
+    needle = (jid.rsplit('.', 1)[0] if jid.rsplit('.', 1)[-1].isdigit() else jid).encode()
     for pid in pids:
         try:
             with open(os.path.join(proc, pid, 'cmdline'), 'rb') as handle:
