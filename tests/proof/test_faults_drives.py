@@ -78,7 +78,7 @@ def apply_fault(fault, drive):
     if fault == 'readonly':
         # Linux refuses remount,ro while a file is open for writing: try between two files.
         deadline = time.monotonic() + 30
-        while subprocess.run(['mount', '-o', 'remount,ro', drive.mountpoint], capture_output=True).returncode != 0:
+        while subprocess.run(['mount', '-o', 'remount,ro', drive.mountpoint], capture_output=True, check=False).returncode != 0:
             assert time.monotonic() < deadline, 'the drive could not be remounted read-only'
             time.sleep(0.005)
         return

@@ -20,7 +20,8 @@ from ansible_collections.awsie.importexport.plugins.module_utils import api, api
 from ansible_collections.awsie.importexport.plugins.module_utils import mail as m
 from ansible_collections.awsie.importexport.plugins.module_utils import manifest as mlib
 from ansible_collections.awsie.importexport.plugins.module_utils import signing
-from tests.support.service import DEMO_ACCESS_KEY  # noqa: F401  pylint: disable=unused-import  (puts ie_service on the path)
+# tests.support.service puts the local service's package (ie_service) on the path
+from tests.support.service import DEMO_ACCESS_KEY  # noqa: F401  pylint: disable=unused-import
 from ie_service.auth import Authenticator  # noqa: E402  pylint: disable=wrong-import-order
 
 FAST, FULL = 150, 3000

@@ -94,58 +94,14 @@ class Fleet:
             return dict((entry['drive'], entry) for entry in json.load(handle))
 
     def figures(self):
-        """The proof's figures over every drive, read from the block device with debugfs (not
-        mounted: a mount namespace made meanwhile by another process may hold a copy of the
-        role's mount, and mounting again would then be refused as busy)."""
+        """The proof's figures over every drive (read with debugfs, see ``device_figures``)."""
         self.release()
-        out = dict(drives=len(self.drives), jobs=len(self.jobs()), signatures_partial=0, signatures_missing=0,
-                   files_differ=0, temp_files=0, problems=[])
+        out = new_figures(len(self.drives), len(self.jobs()))
         for (host, name), drive in sorted(self.drives.items()):
-            entry = self.sheet(host).get(name, {})
-            look = tempfile.mkdtemp(prefix='look-%s-%s-' % (host, name), dir=self.workdir)
-            try:
-                subprocess.run(['debugfs', '-R', 'rdump / %s' % look, drive.device], capture_output=True, check=True)
-                self._check_drive(host, name, look, entry, out)
-            finally:
-                shutil.rmtree(look, ignore_errors=True)
+            ledger_default = os.path.join(self.out_dir, '%s-%s.ledger.jsonl' % (host, name))
+            device_figures(drive.device, '%s/%s' % (host, name), self.sources[(host, name)], self.sheet(host).get(name, {}),
+                           self.service.secret_key, ledger_default, self.workdir, out)
         return out
-
-    def _check_drive(self, host, name, root, entry, out):
-        files = {}
-        for directory, dirs, names in os.walk(root):
-            dirs[:] = [d for d in dirs if not (directory == root and d == 'lost+found')]
-            for item in names:
-                full = os.path.join(directory, item)
-                with open(full, 'rb') as handle:
-                    files[os.path.relpath(full, root)] = handle.read()
-        signature = files.pop('SIGNATURE', None)
-        if signature is None:
-            out['signatures_missing'] += 1
-        else:
-            manifest = entry.get('manifest')
-            ok = False
-            if manifest and os.path.exists(manifest) and entry.get('job_id'):
-                with open(manifest, 'rb') as handle:
-                    ok = signing.verify_signature_file(signature, self.service.secret_key, handle.read(), entry['job_id'])[0]
-            if not ok:
-                out['signatures_partial'] += 1
-                out['problems'].append('%s/%s: SIGNATURE does not match (%r)' % (host, name, signature[:200]))
-        src = self.sources[(host, name)]
-        for rel, data in files.items():
-            if load.is_temp_name(os.path.basename(rel)):
-                out['temp_files'] += 1
-                continue
-            path = os.path.join(src, rel)
-            same = os.path.exists(path) and open(path, 'rb').read() == data
-            if not same:
-                out['files_differ'] += 1
-                out['problems'].append('%s/%s: %s differs from the source' % (host, name, rel))
-        ledger_path = entry.get('ledger') or os.path.join(self.out_dir, '%s-%s.ledger.jsonl' % (host, name))
-        for rel, record in ledger.read_latest(ledger_path).items():
-            data = files.get(rel.replace('/', os.sep))
-            if data is None or hashlib.md5(data).hexdigest() != record.get('md5'):
-                out['files_differ'] += 1
-                out['problems'].append('%s/%s: the ledger records %s, the drive disagrees' % (host, name, rel))
 
     # ------------------------------------------------------------ clean-up
     def release(self):
@@ -159,7 +115,8 @@ class Fleet:
         """Wait until no async load of this fleet runs (a killed run leaves its load going on)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            busy = subprocess.run(['pgrep', '-f', '%s.*ie_load' % re.escape(self.workdir)], capture_output=True).returncode == 0
+            busy = subprocess.run(['pgrep', '-f', '%s.*ie_load' % re.escape(self.workdir)], capture_output=True,
+                                  check=False).returncode == 0
             if not busy:
                 return
             time.sleep(0.5)
@@ -171,3 +128,55 @@ class Fleet:
         finally:
             for drive in self.drives.values():
                 drive.close(remove_image=True)
+
+
+def new_figures(drives, jobs):
+    return dict(drives=drives, jobs=jobs, signatures_partial=0, signatures_missing=0, files_differ=0, temp_files=0,
+                problems=[])
+
+
+def device_figures(device, where, src, entry, secret_key, ledger_default, workdir, out):
+    """Add one ext4 drive's figures to ``out``. The drive is read from the block device with debugfs,
+    not mounted: a mount namespace made meanwhile by another process may hold a copy of the role's
+    mount, and mounting again would then be refused as busy. ``entry``: the drive's row of the
+    host's job sheet (job_id, manifest, ledger)."""
+    look = tempfile.mkdtemp(prefix='look-', dir=workdir)
+    try:
+        subprocess.run(['debugfs', '-R', 'rdump / %s' % look, device], capture_output=True, check=True)
+        files = {}
+        for directory, dirs, names in os.walk(look):
+            dirs[:] = [d for d in dirs if not (directory == look and d == 'lost+found')]
+            for item in names:
+                full = os.path.join(directory, item)
+                with open(full, 'rb') as handle:
+                    files[os.path.relpath(full, look).replace(os.sep, '/')] = handle.read()
+    finally:
+        shutil.rmtree(look, ignore_errors=True)
+    signature = files.pop('SIGNATURE', None)
+    if signature is None:
+        out['signatures_missing'] += 1
+    else:
+        manifest, ok = entry.get('manifest'), False
+        if manifest and os.path.exists(manifest) and entry.get('job_id'):
+            with open(manifest, 'rb') as handle:
+                ok = signing.verify_signature_file(signature, secret_key, handle.read(), entry['job_id'])[0]
+        if not ok:
+            out['signatures_partial'] += 1
+            out['problems'].append('%s: SIGNATURE does not match (%r)' % (where, signature[:200]))
+    for rel, data in files.items():
+        if load.is_temp_name(rel.rsplit('/', 1)[-1]):
+            out['temp_files'] += 1
+            continue
+        path = os.path.join(src, rel)
+        same = False
+        if os.path.exists(path):
+            with open(path, 'rb') as handle:
+                same = handle.read() == data
+        if not same:
+            out['files_differ'] += 1
+            out['problems'].append('%s: %s differs from the source' % (where, rel))
+    for rel, record in ledger.read_latest(entry.get('ledger') or ledger_default).items():
+        data = files.get(rel)
+        if data is None or hashlib.md5(data).hexdigest() != record.get('md5'):
+            out['files_differ'] += 1
+            out['problems'].append('%s: the ledger records %s, the drive disagrees' % (where, rel))
