@@ -340,5 +340,7 @@ class Service:
                  'Job IDs: %s' % ', '.join(ids), 'Tracking number: %s' % tracking, '', ('Ship from:', 13)]
         lines += [str(address[k]) for k in mlib.ADDRESS_FIELDS if address.get(k)]
         lines += ['', ('Ship to:', 13)] + [line.format(job_id=', '.join(ids)) for line in AWS_ADDRESS]
-        url = self._write_pdf('shipping-label-%s' % '-'.join(ids), lines)
+        # One label for a whole fleet: 50 job ids in the file name were longer than a file name may be.
+        url = self._write_pdf('shipping-label-%s' % ('-'.join(ids) if len(ids) <= 4 else '%s-and-%d-more' % (ids[0], len(ids) - 1)),
+                              lines)
         return [('ShippingLabelURL', url), ('Warning', warning)]

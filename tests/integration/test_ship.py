@@ -107,3 +107,25 @@ def _signature_on(drive):
         return subprocess.run(['ntfscat', drive.device, 'SIGNATURE'], capture_output=True, text=True, check=True).stdout
     return subprocess.run(['debugfs', '-R', 'cat /SIGNATURE', drive.device], capture_output=True, text=True,
                           check=True).stdout
+
+
+def test_one_shipping_label_for_a_fleet_of_fifty_jobs(ie_service, tmp_path):
+    """ship.yml asks for ONE label for all the jobs of the play: on 50 hosts the service failed (HTTP 500,
+    OSError: the label's file name held every job id, longer than a file name may be)."""
+    from tests.integration.jobs_helpers import quiet_client  # pylint: disable=import-outside-toplevel
+    from tests.support.service import import_manifest  # pylint: disable=import-outside-toplevel
+    bucket = ie_service.new_bucket('fifty')
+    client = quiet_client(ie_service)
+    ids = [client.create_job('Import', import_manifest(ie_service.access_key, bucket, device_id='FLEET-%02d' % n))['job_id']
+           for n in range(50)]
+    playbook = (tmp_path / 'label.yml')
+    playbook.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                        '    - awsie.importexport.ie_shipping_label:\n        job_ids: %s\n        dest: %s\n'
+                        % (json.dumps(ids), tmp_path / 'label.pdf'))
+    env = dict(os.environ, AWS_URL=ie_service.url, AWS_ACCESS_KEY_ID=ie_service.access_key,
+               AWS_SECRET_ACCESS_KEY=ie_service.secret_key)
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', str(playbook)],
+                          capture_output=True, text=True, check=False, env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    text = pdf_text(str(tmp_path / 'label.pdf'))
+    assert 'UPS pre-paid shipping label' in text and ids[0] in text, text
