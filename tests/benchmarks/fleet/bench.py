@@ -184,11 +184,14 @@ class Bench:
     def run(self, bed, playbook, inventory, label):
         path, env = self.env()
         started = time.monotonic()
-        run = bed.run_playbook(playbook, inventory=inventory, env=env)
+        run = bed.run_playbook(playbook, inventory=inventory, env=env, expect_rc=None)
         wall = time.monotonic() - started
         bad = {host: stats for host, stats in run.stats.items() if stats['failed'] or stats['unreachable']}
-        if bad:
-            raise RuntimeError('%s: hosts failed: %s\n%s' % (label, bad, run.stdout[-6000:]))
+        if bad or run.returncode != 0:
+            # What failed, from anywhere in the output (50 hosts' output is long; the tail is only the recap).
+            failures = [line[:600] for line in run.stdout.splitlines() if line.startswith(('fatal:', 'failed:', '[ERROR]'))]
+            raise RuntimeError('%s: exit %d, hosts failed: %s\n%s\n%s'
+                               % (label, run.returncode, sorted(bad), '\n'.join(failures[:10]), run.stderr[-2000:]))
         return wall, run, Timing(path)
 
     def inventory(self, bed, name, data_src, bucket, local=False):
@@ -356,7 +359,7 @@ def main():
                     run()
                 except Exception as exc:  # pylint: disable=broad-except
                     # The other parts still run, and the JSON line says what failed.
-                    log('%s FAILED: %s' % (name, str(exc)[-3000:]))
+                    log('%s FAILED: %s' % (name, str(exc)[:6000]))
                     result['error_' + name] = str(exc)[:300]
     finally:
         if service:
