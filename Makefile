@@ -22,7 +22,7 @@ integration: $(STAMP)
 	$(PY) tests/run_all.py --suite pytest tests/integration
 
 sanity: $(STAMP)
-	$(PY) tests/run_all.py --suite sanity
+	$(PY) tests/run_all.py --suite sanity --suite sanity-oldest --suite sanity-newest
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py $(if $(HOSTS),--hosts $(HOSTS)) $(if $(TRANSPORT),--transport $(TRANSPORT))
