@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import queue
+import stat
 import threading
 import time
 
@@ -285,7 +286,7 @@ class Loader:
         dest_dir = self.dest + '/' + parent if parent else self.dest
         self._check_drive(os.stat(self.dest).st_dev)
         if parent not in self.made_dirs:
-            os.makedirs(dest_dir, exist_ok=True)
+            self._directories(parent)
             self.made_dirs.add(parent)
         target = self.dest + '/' + entry.path
         if self._on_drive(entry.path) == -1:
@@ -326,6 +327,22 @@ class Loader:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+    def _directories(self, parent):
+        """Make ``parent``'s directories under dest one by one: a link or file in the way fails the file, never followed."""
+        path = self.dest
+        for name in filter(None, parent.split('/')):
+            path += '/' + name
+            try:
+                os.mkdir(path)
+                continue
+            except FileExistsError:
+                mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                raise OSError(errno.ELOOP, 'a link on the drive is in the way (%s); the load never writes through '
+                                           'links: remove it' % path)
+            if not stat.S_ISDIR(mode):
+                raise OSError(errno.EEXIST, 'something that is not a directory is in the way on the drive (%s)' % path)
 
     def _check_drive(self, device):
         if device != self.dest_dev:

@@ -220,6 +220,22 @@ def check_path(path, state, fstab='/etc/fstab'):
     return real
 
 
+def drive_dest_problem(dest, require_mount, fstab='/etc/fstab'):
+    """Why ``dest`` is no place to write a drive's files (ie_load, ie_signature), or None.
+
+    A system mount point ('/', /etc, fstab's) is refused even with ``require_mount=false``: it is
+    never a drive, and '/' passes a mount-point check.
+    """
+    real = os.path.realpath(dest)
+    if real in SYSTEM_MOUNT_POINTS or real in fstab_mount_points(fstab):
+        return ('dest %s is a system mount point (of the host itself, or listed in %s), never a drive: mount the '
+                'drive at a directory of its own, such as /mnt/ie/drive1' % (real, fstab))
+    if require_mount and not os.path.ismount(dest):
+        return ('dest %s is not a mount point: mount the drive there, or set require_mount=false to write into a '
+                'plain directory' % dest)
+    return None
+
+
 def plan_mount(run, src, path, fstype=None, opts='defaults', kernel=None, which=None):
     """What mounting ``src`` at ``path`` takes, checked before anything is done.
 

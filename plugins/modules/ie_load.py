@@ -185,11 +185,10 @@ ledger_changed:
   sample: true
 '''
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awsie.importexport.plugins.module_utils import data_set_options, dataset, ledger, load, s3keys
+from ansible_collections.awsie.importexport.plugins.module_utils import data_set_options, dataset, ledger, load, mounts, s3keys
 
 
 def main():
@@ -206,9 +205,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['require_mount'] and not os.path.ismount(p['dest']):
-        module.fail_json(msg='dest %s is not a mount point: mount the drive there, or set require_mount=false to '
-                             'load into a plain directory' % p['dest'])
+    problem = mounts.drive_dest_problem(p['dest'], p['require_mount'])
+    if problem:
+        module.fail_json(msg=problem)
     try:
         rule = s3keys.rule_from_options(p['manifest'], p['prefix'], p['substitutions'], p['ignore'])
         paths = ledger.source_filter(p['files_from']) if p['files_from'] else None

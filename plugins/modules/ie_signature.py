@@ -186,6 +186,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileWriteError, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.mounts import drive_dest_problem
 from ansible_collections.awsie.importexport.plugins.module_utils.signature_task import (
     MAX_SIGNATURE_BYTES, about_previous, ie_signature_spec)
 from ansible_collections.awsie.importexport.plugins.module_utils.signing import SIGNATURE_FILE_NAME
@@ -200,9 +201,9 @@ def main():
 
     if not os.path.isdir(dest):
         module.fail_json(msg='dest %s does not exist or is not a directory; mount the drive there first' % dest, **result)
-    if params['require_mount'] and not os.path.ismount(dest):
-        module.fail_json(msg='dest %s is not a mount point: mount the drive there, or set require_mount=false '
-                             'to write into a plain directory' % dest, **result)
+    problem = drive_dest_problem(dest, params['require_mount'])
+    if problem:
+        module.fail_json(msg=problem, **result)
     # The action plugin hands every computed file over as signature_file_contents.
     if params['state'] == 'present' and params['signature_file_contents'] is None:
         module.fail_json(msg='ie_signature must run through its action plugin, which computes the file '

@@ -143,6 +143,20 @@ def test_a_directory_in_the_way_fails_that_file_only(tree):
     assert 'a.txt' not in ledger.read(path).records and os.path.isdir(os.path.join(dest, 'a.txt'))
 
 
+def test_a_link_on_the_drive_to_outside_is_never_written_through(tree, tmp_path):
+    """A directory of the drive that is a link (here to a directory off the drive) fails its files; nothing
+    lands outside (the load wrote dir/b.bin and dir/sub/c.dat into the link's target before)."""
+    src, dest, path, _files = tree
+    outside = tmp_path / 'outside'
+    outside.mkdir()
+    os.symlink(str(outside), os.path.join(dest, 'dir'))
+    result = load.load(src, dest, RULE, ledger_path=path)
+    assert sorted(item['path'] for item in result['failed']) == ['dir/b.bin', 'dir/sub/c.dat']
+    assert 'link on the drive' in result['failed'][0]['error'] or 'link on the drive' in json.dumps(result['failed'])
+    assert not os.listdir(str(outside)) and os.path.islink(os.path.join(dest, 'dir'))
+    assert 'dir/b.bin' not in ledger.read(path).records and result['copied'] == 3
+
+
 def test_a_file_changed_while_copied_is_not_recorded(tree, monkeypatch):
     src, dest, path, _files = tree
     real = load._pipelined  # pylint: disable=protected-access

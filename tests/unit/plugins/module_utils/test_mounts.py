@@ -110,3 +110,13 @@ def test_carry_out_unmounts_what_landed_elsewhere(tmp_path, monkeypatch):
     with pytest.raises(M.MountError):
         M.carry_out(host, dict(action='mount', command=['mount', 'x', 'y']), '/dev/loop9', str(tmp_path / 'm'))
     assert unmounted == ['/somewhere/else']
+
+
+def test_a_system_mount_point_is_never_a_drive_to_write_on(tmp_path):
+    """'/' passes a mount-point check: ie_load and ie_signature wrote /a.txt and /SIGNATURE there before."""
+    fstab = tmp_path / 'fstab'
+    fstab.write_text('/dev/sdz1 /data ext4 defaults 0 2\n')
+    for dest, require in (('/', True), ('/', False), ('/etc', False), ('/data', True)):
+        assert 'system mount point' in M.drive_dest_problem(dest, require, str(fstab)), dest
+    assert 'not a mount point' in M.drive_dest_problem(str(tmp_path), True, str(fstab))
+    assert M.drive_dest_problem(str(tmp_path), False, str(fstab)) is None
