@@ -188,11 +188,11 @@ def main():
                         help='run only these suites (default: all)')
     parser.add_argument('pytest_args', nargs='*', help='extra arguments and paths for pytest')
     args = parser.parse_args()
-    # The extra cores (sanity-oldest, sanity-newest) are opt-in until a full run with every finding
-    # fixed has been seen green: --suite sanity-oldest --suite sanity-newest (issue 12). Cost: about
-    # 1.8 CPU-minutes each (venv ~25 s when new; ansible-test's own venvs are cached under
-    # ~/.ansible/test, and on a new machine first installed from the package index).
-    suites = args.suite or ['pytest', 'sanity']
+    # Every suite by default: ansible-test sanity on the venv's core and on the oldest and newest
+    # (issue 12), each beside pytest. Cost: about 1.5 CPU-minutes each (venv ~25 s when new;
+    # ansible-test's own venvs are cached under ~/.ansible/test, on a new machine first installed
+    # from the package index).
+    suites = args.suite or ['pytest', 'sanity'] + sorted(CORES)
     os.makedirs(BUILD, exist_ok=True)
     since = time.time()
     totals = {}

@@ -285,7 +285,7 @@ def test_ansible_lint_production_profile_passes_over_the_whole_tree(tmp_path):
     passed = re.search(r'Passed: (\d+) failure\(s\), (\d+) warning\(s\) on (\d+) files', proc.stdout + proc.stderr)
     failed = re.search(r'Failed: (\d+) failure\(s\), (\d+) warning\(s\)', proc.stdout + proc.stderr)
     found = passed or failed
-    record(ansible_lint_failures=int(found.group(1)) if found else None,
-           ansible_lint_warnings=int(found.group(2)) if found else None,
-           ansible_lint_files=int(passed.group(3)) if passed else None)
+    record(ansible_lint_rc=proc.returncode, ansible_lint_failures=int(found.group(1)) if found else 0,
+           ansible_lint_warnings=int(found.group(2)) if found else 0,
+           ansible_lint_output_lines=len((proc.stdout + proc.stderr).splitlines()))
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-4000:]
