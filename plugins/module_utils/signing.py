@@ -33,6 +33,9 @@ JOB_ID_RULE = ('five characters, digits 1-9 and letters A-Z except the letter O 
 SIGNATURE_FILE_NAME = 'SIGNATURE'
 SIGNATURE_FIELDS = ('version', 'signingMethod', 'jobId', 'signature')
 SIGNATURE_SIGNING_METHOD = 'HmacSHA1'
+SIGNATURE_VERSIONS = ('1.0', '2.0')
+# base64 of the 20 bytes of an HMAC-SHA1: 27 characters and one '='
+SIGNATURE_VALUE = re.compile(r'\A[A-Za-z0-9+/]{27}=\Z')
 
 SIGV2_METHODS = {'HmacSHA256': hashlib.sha256, 'HmacSHA1': hashlib.sha1}
 # RFC 3986 unreserved characters: text made of them only has nothing to percent-encode; the
@@ -97,12 +100,9 @@ def render_signature_file(job_id, signature, version='1.0'):
     1.0 uses the layout of the 2009 guide's sample (``key: value``); 2.0 the layout the
     service returned in SignatureFileContents (``key:value``). Both: LF, trailing newline.
     """
-    if version == '1.0':
-        sep = ': '
-    elif version == '2.0':
-        sep = ':'
-    else:
-        raise SigningError('SIGNATURE version %r is not supported: use 1.0 or 2.0' % (version,))
+    if version not in SIGNATURE_VERSIONS:
+        raise SigningError('SIGNATURE version %r is not supported: use 1.0 or 2.0' % (_short(version),))
+    sep = ': ' if version == '1.0' else ':'
     values = (version, SIGNATURE_SIGNING_METHOD, normalize_job_id(job_id), signature)
     return ''.join('%s%s%s\n' % (k, sep, v) for k, v in zip(SIGNATURE_FIELDS, values)).encode('utf-8')
 
@@ -130,10 +130,10 @@ def parse_signature_file(data):
         key, sep, value = line.partition(':')
         key = key.strip()
         if not sep:
-            raise SigningError('SIGNATURE line %d has no "key: value" form: %r' % (number, line))
+            raise SigningError('SIGNATURE line %d has no "key: value" form: %r' % (number, _short(line)))
         if key not in SIGNATURE_FIELDS:
             raise SigningError('SIGNATURE line %d has an unknown field %r (expected %s)'
-                               % (number, key, ', '.join(SIGNATURE_FIELDS)))
+                               % (number, _short(key), ', '.join(SIGNATURE_FIELDS)))
         if key in fields:
             raise SigningError('SIGNATURE field %r appears twice' % key)
         fields[key] = value.strip()
@@ -142,9 +142,18 @@ def parse_signature_file(data):
         raise SigningError('SIGNATURE file lacks the field(s) %s' % ', '.join(missing))
     if fields['signingMethod'] != SIGNATURE_SIGNING_METHOD:
         raise SigningError('SIGNATURE signingMethod %r is not supported: only %s'
-                           % (fields['signingMethod'], SIGNATURE_SIGNING_METHOD))
+                           % (_short(fields['signingMethod']), SIGNATURE_SIGNING_METHOD))
+    if fields['version'] not in SIGNATURE_VERSIONS:
+        raise SigningError('SIGNATURE version %r is not supported: only %s' % (_short(fields['version']), ', '.join(SIGNATURE_VERSIONS)))
     fields['jobId'] = normalize_job_id(fields['jobId'])
+    if not SIGNATURE_VALUE.match(fields['signature']):
+        raise SigningError('SIGNATURE signature is not the base64 of an HMAC-SHA1 (28 characters ending in "=")')
     return fields
+
+
+def _short(text, limit=60):
+    """A value quoted in an error, cut: a hostile file must not make a message of megabytes."""
+    return text if len(text) <= limit else text[:limit] + '...(%d characters)' % len(text)
 
 
 def verify_signature_file(data, secret_key, manifest, job_id=None):

@@ -97,6 +97,11 @@ def test_parse_reads_both_layouts_and_crlf():
     (b'hello world\n', 'no "key: value"'),
     (b'colour: red\n', 'unknown field'),
     (b'\xff\xfe', 'not UTF-8'),
+    # ie_signature took these as signature_file_contents before (found by the proof's bad-input cases)
+    (b'version: 3.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: jLbLVp54vBa/vuh/XW1MOMdZUxw=\n', 'version .3.0. is not'),
+    (b'version: 1.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: not base64!\n', 'not the base64'),
+    (b'version: 1.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: jLbLVp54vBa=\n', 'not the base64'),
+    (b'x' * 2000000 + b'\n', r'no "key: value" form: .x{60}\.\.\.\(2000000 characters\)'),
 ])
 def test_parse_refuses_malformed_files(bad, match):
     with pytest.raises(signing.SigningError, match=match):
