@@ -15,17 +15,11 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.awsie.importexport.plugins.module_utils import wait_options
 from ansible_collections.awsie.importexport.plugins.module_utils.room import human
 
 display = Display()
 
-ARGUMENT_SPEC = dict(
-    jobs=dict(type='list', elements='dict', required=True),
-    interval=dict(type='int', default=30),
-    timeout=dict(type='int', default=172800),
-    wait=dict(type='float', default=5),
-    async_dir=dict(type='path', default='~/.ansible_async'),
-)
 KEYS = {
     'files_done': ('files_done', 'files_copied', 'done_files', 'files'),
     'files_total': ('files_total', 'total_files'),
@@ -120,7 +114,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         try:
-            _spec, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            _spec, args = self.validate_argument_spec(argument_spec=wait_options.argument_spec())
         except AnsibleActionFail as exc:
             result.update(failed=True, msg=to_text(exc))
             return result

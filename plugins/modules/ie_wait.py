@@ -113,6 +113,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.awsie.importexport.plugins.module_utils import wait_options
+
 
 def _read_json(path):
     try:
@@ -219,13 +221,7 @@ def answer(async_dir, job):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            jobs=dict(type='list', elements='dict', required=True),
-            interval=dict(type='int', default=30),
-            timeout=dict(type='int', default=172800),
-            wait=dict(type='float', default=5),
-            async_dir=dict(type='path', default='~/.ansible_async'),
-        ),
+        argument_spec=wait_options.argument_spec(),
         supports_check_mode=True,
     )
     async_dir = module.params['async_dir']
