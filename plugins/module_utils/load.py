@@ -335,14 +335,13 @@ class Loader:
             path += '/' + name
             try:
                 os.mkdir(path)
-                continue
             except FileExistsError:
                 mode = os.lstat(path).st_mode
-            if stat.S_ISLNK(mode):
-                raise OSError(errno.ELOOP, 'a link on the drive is in the way (%s); the load never writes through '
-                                           'links: remove it' % path)
-            if not stat.S_ISDIR(mode):
-                raise OSError(errno.EEXIST, 'something that is not a directory is in the way on the drive (%s)' % path)
+                if stat.S_ISLNK(mode):
+                    raise OSError(errno.ELOOP, 'a link on the drive is in the way (%s); the load never writes through '
+                                               'links: remove it' % path)
+                if not stat.S_ISDIR(mode):
+                    raise OSError(errno.EEXIST, 'something that is not a directory is in the way on the drive (%s)' % path)
 
     def _check_drive(self, device):
         if device != self.dest_dev:
