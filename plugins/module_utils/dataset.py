@@ -65,6 +65,11 @@ class Selection:
     re-ship list) and/or ``items`` (paths of files or whole directories; ``.`` is everything)."""
 
     def __init__(self, paths=None, items=None):
+        for item in items or ():
+            if item.startswith('/') or '..' in item.split('/'):
+                raise ValueError('include %r is not a path inside the source: give it relative to src, without ".." '
+                                 '(it would match nothing, and the load would silently leave those files out)'
+                                 % item[:200])
         self.paths = None if paths is None else set(paths)
         self.items = None if items is None or '.' in items else [i.strip('/') for i in items]
         self._dirs = None

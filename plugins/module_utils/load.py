@@ -224,6 +224,8 @@ class Loader:
         for path, what in ((src, 'src'), (dest, 'dest')):
             if not os.path.isdir(path):
                 raise LoadError('%s %s is not a directory' % (what, path))
+        if os.path.commonpath([os.path.realpath(src), os.path.realpath(dest)]) in (os.path.realpath(src), os.path.realpath(dest)):
+            raise LoadError('src %s and dest %s overlap (one is, or is inside, the other): keep the data and the drive apart' % (src, dest))
         self.src = src
         self.dest = dest
         self.dest_dev = os.stat(dest).st_dev  # the drive's file system: a lazy unmount changes it under dest

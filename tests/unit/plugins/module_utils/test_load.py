@@ -277,3 +277,20 @@ def test_small_files_to_copy_are_read_ahead_and_only_they(tmp_path, monkeypatch)
     result = again.run()
     assert result['copied'] == 75 and again.prefetched == len(advised) <= 75
     assert all('/d1/' in path for path, _advice in advised)
+
+
+def test_src_and_dest_that_overlap_are_refused_before_anything_is_written(tmp_path):
+    """ie_load took src == dest, src inside the drive and the drive inside src (proof/badinput)."""
+    drive = tmp_path / 'drive'
+    write(str(drive), 'data/a.txt', b'a')
+    for src, dest in ((drive, drive), (drive / 'data', drive), (drive, drive / 'data')):
+        before = sorted(str(p) for p in drive.rglob('*'))
+        with pytest.raises(load.LoadError, match='overlap'):
+            load.Loader(str(src), str(dest), RULE)
+        assert sorted(str(p) for p in drive.rglob('*')) == before
+
+
+@pytest.mark.parametrize('item', ['../x', 'a/../../x', '/etc'])
+def test_an_include_outside_the_source_is_refused_not_ignored(item):
+    with pytest.raises(ValueError, match='not a path inside the source'):
+        dataset.Selection(None, [item])
