@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible_collections.awsie.importexport.plugins.module_utils.api import ApiError
 from ansible_collections.awsie.importexport.plugins.module_utils.jobs import (
-    JobError, moved_since, previous_jobs, summarize_status, wait_for_statuses)
+    JobError, check_wait_for, moved_since, previous_jobs, summarize_status, wait_for_statuses)
 from ansible_collections.awsie.importexport.plugins.plugin_utils import mail_action
 from ansible_collections.awsie.importexport.plugins.plugin_utils.api_action import ApiAction
 
@@ -21,11 +21,12 @@ class ActionModule(ApiAction):
     def run_task(self, task, task_vars):
         p = task.params
         job_ids = task.job_ids()
-        if p['since'] is not None:
-            try:
-                previous_jobs(p['since'])  # refused before any request
-            except JobError as exc:
-                task.fail_json(msg=str(exc))
+        try:
+            check_wait_for(p['wait_for'])  # refused before any request, as since is
+            if p['since'] is not None:
+                previous_jobs(p['since'])
+        except JobError as exc:
+            task.fail_json(msg=str(exc))
 
         if p['transport'] == 'email':
             results, waited_out, rounds = mail_action.statuses(task, job_ids)

@@ -51,6 +51,23 @@ class JobError(Exception):
         self.facts = facts
 
 
+# The ProgressCodes the service documents (Success and Started are named in its docs too), and 'terminal'
+PROGRESS_CODES = ('Canceled', 'Complete', 'DeviceError', 'Expired', 'InProgress', 'InvalidSignature', 'MissingDevice',
+                  'MissingSignature', 'Pending', 'Started', 'Success', 'SuccessWithErrors', 'UnsupportedDeviceType',
+                  'UnsupportedFileFormat', 'UnsupportedPowerSupply')
+
+
+def check_wait_for(codes):
+    """JobError naming ``wait_for`` for a code that is not a progress code (before any request: a typo
+    would otherwise be polled for until wait_timeout)."""
+    known = dict((code.lower(), code) for code in PROGRESS_CODES + ('terminal',))
+    for code in codes or ():
+        if code not in known.values():
+            hint = ('did you mean %s? ' % known[str(code).lower()]) if str(code).lower() in known else ''
+            raise JobError('wait_for: %r is not a progress code; %sgive terminal or some of %s (codes are case-sensitive); '
+                           'no request was sent' % (str(code)[:60], hint, ', '.join(PROGRESS_CODES)))
+
+
 def is_terminal(progress_code):
     """Terminal: every progress code except Pending and InProgress (unknown codes included)."""
     return progress_code is not None and progress_code not in RUNNING_CODES

@@ -29,6 +29,27 @@ class PackingError(Exception):
     """Input the slips cannot be made from; the message says which drive and what is missing."""
 
 
+SYMBOLIC_MODE = re.compile(r'^[ugoa]*[-+=](?:[rwxXst]*|[ugo])(?:[-+=](?:[rwxXst]*|[ugo]))*$')
+
+
+def check_file_mode(mode):
+    """``mode`` as the files are given it: an octal number (int or text, at most 07777) or symbolic
+    (``u=rw,g=r``). PackingError naming ``mode`` otherwise, checked before anything is written."""
+    if mode is None:
+        return mode
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        if 0 <= mode <= 0o7777:
+            return mode
+    elif isinstance(mode, str):
+        text = mode.strip()
+        if re.match(r'^[0-7]{1,5}$', text) and int(text, 8) <= 0o7777:
+            return mode
+        if not text.isdigit() and all(SYMBOLIC_MODE.match(part) for part in text.split(',')):
+            return mode
+    raise PackingError('mode %r is not a file mode; give an octal mode such as \'0600\' (quoted) or a symbolic one '
+                       'such as u=rw,g=r; nothing was written' % (str(mode)[:60],))
+
+
 def normalise_drive(drive):
     """The fields a slip and the sheet use, as text (missing ones empty); a job id is required."""
     row = dict((key, '' if drive.get(key) is None else str(drive.get(key))) for key in SHEET_COLUMNS)

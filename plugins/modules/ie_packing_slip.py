@@ -113,6 +113,7 @@ def main():
     )
     p = module.params
     try:
+        packing.check_file_mode(p['mode'])
         rows = [packing.normalise_drive(drive) for drive in p['drives']]
     except packing.PackingError as exc:
         module.fail_json(msg=str(exc))

@@ -28,7 +28,7 @@ import traceback
 from ansible.errors import AnsibleError
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.errors import UnsupportedError
+from ansible.module_utils.errors import NoLogError, UnsupportedError
 from ansible.parsing.vault import is_encrypted
 from ansible.plugins.action import ActionBase
 
@@ -87,8 +87,11 @@ class ApiTask:
             self.deprecate(deprecation.get('msg') or 'Alias %r is deprecated.' % deprecation.get('name'),
                            deprecation.get('version'), deprecation.get('collection_name'))
         if outcome.error_messages:
-            msg = outcome.errors.msg
-            if isinstance(outcome.errors.errors[0], UnsupportedError):
+            # ansible's no_log pass says 'dictionary requested, could not parse JSON or key=value' without
+            # naming the option; the type error after it names it (address given as a list)
+            named = [e for e in outcome.errors.errors if not isinstance(e, NoLogError)] or outcome.errors.errors
+            msg = named[0].error_message
+            if isinstance(named[0], UnsupportedError):
                 msg = 'Unsupported parameters for (%s) module: %s' % (name, msg)
             self.fail_json(msg=msg)
         if not HAS_REQUESTS:

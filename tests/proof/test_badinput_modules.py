@@ -288,6 +288,10 @@ def module_cases():
     add('ie_job_status: wait_timeout not a number', 'ie_job_status', {'job_ids': ['ABCDE'], 'wait_timeout': 'forever'},
         ['wait_timeout'])
     add('ie_job_status: transport not a choice', 'ie_job_status', {'job_ids': ['ABCDE'], 'transport': 'fax'}, ['transport'])
+    add('ie_job_status: wait_for not a progress code', 'ie_job_status', {'job_ids': ['ABCDE'], 'wait_for': ['Finished']},
+        ['wait_for', 'Finished'])
+    add('ie_job_status: wait_for a code in the wrong case', 'ie_job_status', {'job_ids': ['ABCDE'], 'wait_for': ['complete']},
+        ['wait_for', 'Complete'])
     add('ie_job_status: fail_on_job_error not a boolean', 'ie_job_status', {'job_ids': ['ABCDE'], 'fail_on_job_error': 'no way'},
         ['fail_on_job_error'])
     add('ie_load: dest missing', 'ie_load', {'src': '{d}/data'}, ['dest'], fast=True)
@@ -318,6 +322,10 @@ def module_cases():
     add('ie_packing_slip: return_address not a dict', 'ie_packing_slip',
         {'dest': '{d}/out', 'drives': [{'job_id': 'ABCDE'}], 'return_address': 'Seattle'}, ['return_address'])
     add('ie_packing_slip: dest missing', 'ie_packing_slip', {'drives': [{'job_id': 'ABCDE'}]}, ['dest'])
+    add('ie_packing_slip: mode not a mode (rwx)', 'ie_packing_slip', {'dest': '{d}/out', 'drives': [{'job_id': 'ABCDE'}], 'mode': 'rwx'},
+        ['mode', 'rwx'])
+    add('ie_packing_slip: mode out of range (99999)', 'ie_packing_slip', {'dest': '{d}/out', 'drives': [{'job_id': 'ABCDE'}], 'mode': '99999'},
+        ['mode'])
     add('ie_plan: src missing', 'ie_plan', {'drive_size': 1000000}, ['src'], fast=True)
     add('ie_plan: neither drives nor drive_size', 'ie_plan', {'src': '{d}/data'}, ['drives', 'drive_size'])
     add('ie_plan: drive_size not a number', 'ie_plan', {'src': '{d}/data', 'drive_size': '1 TB'}, ['drive_size'])
@@ -335,6 +343,8 @@ def module_cases():
     add('ie_shipping_label: address without street1', 'ie_shipping_label',
         {'job_ids': ['ABCDE'], 'address': {'name': 'A', 'city': 'B', 'country': 'USA', 'phone_number': '1', 'postal_code': '2'}},
         ['street1'])
+    add('ie_shipping_label: address a list', 'ie_shipping_label', {'job_ids': ['ABCDE'], 'address': ['Joe Random', 'Seattle']},
+        ['address'])
     add('ie_shipping_label: force not a boolean', 'ie_shipping_label', {'job_ids': ['ABCDE'], 'force': 'hard'}, ['force'])
     add('ie_signature: dest missing', 'ie_signature', {'job_id': 'ABCDE', 'manifest_src': '{d}/good.yml'}, ['dest'], fast=True)
     add('ie_signature: state not a choice', 'ie_signature', dict(SIG, job_id='ABCDE', manifest_src='{d}/good.yml', state='signed'),
