@@ -262,17 +262,41 @@ def remove_kept_controller_files(since, markers):
     """Remove the ansible-tmp-* directories ANSIBLE_KEEP_REMOTE_FILES left in ~/.ansible/tmp for this test
     (made since it started and naming one of its directories)."""
     base = os.path.expanduser('~/.ansible/tmp')
-    for name in os.listdir(base) if os.path.isdir(base) else []:
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:  # another run removed ~/.ansible/tmp meanwhile
+        return
+    for name in names:
         directory = os.path.join(base, name)
-        if not name.startswith('ansible-tmp-') or os.stat(directory).st_mtime < since:
+        if not name.startswith('ansible-tmp-'):
             continue
-        ours = False
-        for entry in os.listdir(directory):
-            with open(os.path.join(directory, entry), 'rb') as handle:
-                data = handle.read()
-            ours = ours or any(marker.encode() in data for marker in markers)
+        try:
+            if os.stat(directory).st_mtime < since:
+                continue
+            ours = False
+            for entry in os.listdir(directory):
+                path = os.path.join(directory, entry)
+                if not os.path.isfile(path):
+                    continue
+                with open(path, 'rb') as handle:
+                    data = handle.read()
+                ours = ours or any(marker.encode() in data for marker in markers)
+        except FileNotFoundError:  # another run's directory (or file), gone meanwhile
+            continue
         if ours:
+            remove_tree(directory)
+
+
+def remove_tree(directory):
+    """shutil.rmtree that tolerates files another run removes meanwhile; any other error is raised."""
+    for attempt in range(5):
+        try:
             shutil.rmtree(directory)
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
+        if not os.path.lexists(directory):
+            return
 
 
 def failed_tasks(stdout):
@@ -435,3 +459,23 @@ def test_secrets_appear_in_no_output_no_host_file_and_no_controller_file_but_the
     assert not leaks, leaks
     assert any(why.startswith("allowed: the user's own vars") for why, _path, _name in report['found']), \
         'the search did not even find the secrets where the test put them'
+
+
+def test_remove_kept_controller_files_tolerates_another_run_removing_files(tmp_path, monkeypatch):
+    """~/.ansible/tmp is shared with other runs: a directory listed, then gone before it is read, is
+    skipped (it crashed with FileNotFoundError); this run's directory still goes, another run's stays."""
+    base = tmp_path / 'home' / '.ansible' / 'tmp'
+    for name, text in (('ansible-tmp-ours', 'x MARKER-ours y'), ('ansible-tmp-theirs', 'nothing of ours')):
+        (base / name).mkdir(parents=True)
+        (base / name / 'AnsiballZ_x.py').write_text(text)
+    monkeypatch.setenv('HOME', str(tmp_path / 'home'))
+    real = os.listdir
+
+    def listing(path='.'):
+        names = real(path)
+        return ['ansible-tmp-gone'] + names if os.fspath(path) == str(base) else names
+    monkeypatch.setattr(os, 'listdir', listing)
+    remove_kept_controller_files(0, ['MARKER-ours'])
+    assert sorted(real(str(base))) == ['ansible-tmp-theirs']
+    shutil.rmtree(str(tmp_path / 'home'))
+    remove_kept_controller_files(0, ['MARKER-ours'])  # ~/.ansible/tmp itself gone: nothing to do

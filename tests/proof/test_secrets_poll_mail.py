@@ -41,19 +41,41 @@ def remove_kept_controller_files(since, markers):
     """Remove the ansible-tmp-* directories ANSIBLE_KEEP_REMOTE_FILES left in ~/.ansible/tmp for this test (made
     since it started, naming one of its directories); other runs on the machine come and go there meanwhile."""
     base = os.path.expanduser('~/.ansible/tmp')
-    for name in os.listdir(base) if os.path.isdir(base) else []:
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:  # another run removed ~/.ansible/tmp meanwhile
+        return
+    for name in names:
         directory = os.path.join(base, name)
+        if not name.startswith('ansible-tmp-'):
+            continue
         try:
-            if not name.startswith('ansible-tmp-') or os.stat(directory).st_mtime < since:
+            if os.stat(directory).st_mtime < since:
                 continue
             ours = False
             for entry in os.listdir(directory):
-                with open(os.path.join(directory, entry), 'rb') as handle:
-                    ours = ours or any(marker.encode() in handle.read() for marker in markers)
-        except OSError:  # another run's directory, gone meanwhile
+                path = os.path.join(directory, entry)
+                if not os.path.isfile(path):
+                    continue
+                with open(path, 'rb') as handle:
+                    data = handle.read()
+                ours = ours or any(marker.encode() in data for marker in markers)
+        except FileNotFoundError:  # another run's directory (or file), gone meanwhile
             continue
         if ours:
-            shutil.rmtree(directory, ignore_errors=True)
+            remove_tree(directory)
+
+
+def remove_tree(directory):
+    """shutil.rmtree that tolerates files another run removes meanwhile; any other error is raised."""
+    for attempt in range(5):
+        try:
+            shutil.rmtree(directory)
+        except FileNotFoundError:
+            if attempt == 4:
+                raise
+        if not os.path.lexists(directory):
+            return
 
 
 def service_side(path, service):
