@@ -108,6 +108,13 @@ def role_cases():
     prepare('two drives with one device', {'drive_prepare_drives': [DRIVE, dict(DRIVE, name='d2')]}, ['/dev/no-such-drive'],
             may_change=['out/manifests'])
     prepare('a drive with a device that does not exist', {}, ['/dev/no-such-drive'], may_change=['out/manifests'])
+    status('report_path a directory (checked before any request)', {'job_status_report_path': '{d}/data'},
+           ['job_status_report_path', 'directory'])
+    status('state_path under a file (checked before any request)', {'job_status_state_path': '{d}/good.yml/state.json'},
+           ['job_status_state_path', 'good.yml'])
+    status('output_dir a file (checked before any request)', {'job_status_output_dir': '{d}/good.yml'}, ['good.yml', 'file'])
+    status('html_report_path the state file', {'job_status_html_report_path': '{d}/out/report/s.json',
+                                               'job_status_state_path': '{d}/out/report/s.json'}, ['job_status_state_path'])
     status('jobs a string', {'job_status_jobs': 'ABCDE'}, ['job_status_jobs'], fast=True)
     status('jobs a list of strings', {'job_status_jobs': ['ABCDE']}, ['job_status_jobs'])
     status('a job without job_id', {'job_status_jobs': [{'host': 'h1'}]}, ['job_id'])
