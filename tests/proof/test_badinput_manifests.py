@@ -102,6 +102,9 @@ def role_cases():
     prepare('mail a string', {'drive_prepare_mail': 'smtp://x'}, ['drive_prepare_mail'])
     prepare('load_timeout not a number', {'drive_prepare_load_timeout': 'an hour'}, ['drive_prepare_load_timeout'])
     prepare('a drive without a device', {'drive_prepare_drives': [{'name': 'd1', 'data_src': '{d}/data'}]}, ['device'], fast=True)
+    prepare('a drive name with ../', {'drive_prepare_drives': [dict(DRIVE, name='../../outside/x')]}, ['drive_prepare_drives', 'name'])
+    prepare('a drive name with a /', {'drive_prepare_drives': [dict(DRIVE, name='a/b')]}, ['drive_prepare_drives', 'name'])
+    prepare('a drive named ..', {'drive_prepare_drives': [dict(DRIVE, name='..')]}, ['drive_prepare_drives', 'name'])
     prepare('a drive without a name', {'drive_prepare_drives': [{'device': '/dev/x', 'data_src': '{d}/data'}]}, ['name'])
     prepare('two drives with one name', {'drive_prepare_drives': [DRIVE, dict(DRIVE, device='/dev/other')]}, ['d1'])
     # The role makes its manifest directory (drive_prepare_manifest_dir) before it probes the drives.
