@@ -394,6 +394,11 @@ class Reply:
         """True when this reply answers ``message_id`` (never a mail only named further up the thread)."""
         return bool(message_id) and message_id in self.parents
 
+    def from_service(self, service_address):
+        """True when the reply's From is the address the command was sent to (a reply that answers
+        our Message-ID from any other sender is a forgery and is not believed)."""
+        return bool(self.sender) and self.sender == address_of(service_address)
+
     def as_dict(self):
         return dict(status=self.status, message_id=self.message_id, date=self.date, subject=self.subject,
                     fields=dict(self.fields))

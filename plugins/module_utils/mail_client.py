@@ -431,7 +431,7 @@ class Mailbox:
                 reply = maillib.parse_reply(raw)
             except maillib.MailFormatError:
                 continue  # an out-of-office or a bounce: not the service's answer
-            if reply.answers(message_id):
+            if reply.answers(message_id) and reply.from_service(self.settings.mail_to):
                 found.append(reply)
         return sorted(found, key=lambda r: r.date or 0)
 
@@ -452,6 +452,8 @@ class Mailbox:
                 reply = maillib.parse_reply(raw)
             except maillib.MailFormatError:
                 continue
+            if not reply.from_service(self.settings.mail_to):
+                continue  # answers our mail, but not from the address it went to: forged
             for message_id in wanted.intersection(reply.parents):
                 if message_id not in found or (reply.date or 0) < (found[message_id].date or 0):
                     found[message_id] = reply

@@ -3,7 +3,8 @@ service's real mail front (aiosmtpd + Dovecot, tests/integration/test_email_flow
 
 The adversary has seen the CREATE JOB mail leave (its Message-ID) and drops replies that name a
 job of theirs into the operator's INBOX: each answers another Message-ID, though it sits in the
-same thread (References), quotes ours in its body, or carries the expected subject. None may be
+same thread (References), quotes ours in its body, or carries the expected subject; or it answers
+ours exactly but comes from another sender than the service address the command went to. None may be
 taken for the service's answer: with the real reply withheld the task fails clearly within
 reply_timeout; with the real reply late, the real job is the result.
 """
@@ -36,12 +37,14 @@ def forged(ours, variant):
         headers.update({'References': '%s %s' % (ours, other)})
     elif variant == 3:  # an id that starts like ours
         headers.update({'In-Reply-To': ours[:-1] + '.x>'})
+    elif variant == 4:  # answers ours exactly, but from another sender than the service address
+        headers.update({'In-Reply-To': ours, 'References': ours, 'From': 'Import Export <awsimportexport@attacker.example>'})
     body = 'SUCCESS\n\nJOBID: %s\nSIGNATURE: forged\n\nIn reply to %s\n' % (FORGED_JOB, ours)
     lines = ['%s: %s' % item for item in headers.items()] + ['', body]
     return '\r\n'.join(lines).replace('\n', '\r\n').replace('\r\r\n', '\r\n').encode()
 
 
-VARIANTS = 4
+VARIANTS = 5
 
 
 class ForgingMailbox(Mailbox):
