@@ -27,13 +27,17 @@ walk of a tree spread over many directories read tens of megabytes of inode tabl
   ``plan.make_plan``) vs ``find -printf '%s %p\\n'`` over the same tree, caches dropped before
   each (``plan_ratio``, target <= 1.5), and with warm caches (``plan_ratio_warm``).
 
-``--quick``: 2,000 small files and two 20 MB files; 10,000 files for the plan. Prints a human
-report and, last, one JSON line. Nothing here asserts a time.
+``--quick``: 2,000 small files and two 20 MB files; 10,000 files for the plan. ``--only load`` or
+``--only plan`` runs one phase. CPU seconds of the plan and of find are reported beside the wall
+times (``plan_cpu_ratio``, ``plan_cpu_ratio_warm``), and the load average before and after: on a
+shared machine the wall time of a CPU-bound run mostly measures the others. Prints a human report
+and, last, one JSON line. Nothing here asserts a time.
 """
 import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -92,10 +96,11 @@ PLAN_CHILD = r'''
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from ansible_collections.awsie.importexport.plugins.module_utils import dataset, plan, s3keys
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 scan = dataset.scan(sys.argv[2], s3keys.KeyRule('bench/', {}, [r'\.swp$']))
 result = plan.make_plan(scan.files, drive_size=4 * 10 ** 12)
-print(json.dumps({'seconds': time.perf_counter() - t0, 'files': len(scan.files), 'drives': result['drives_needed']}))
+print(json.dumps({'seconds': time.perf_counter() - t0, 'cpu': time.process_time() - c0, 'files': len(scan.files),
+                  'drives': result['drives_needed']}))
 '''
 
 
@@ -118,7 +123,7 @@ def make_tree(root, small, big, big_mb, seed=4):
     chunk = os.urandom(1024 * 1024)
     for index in range(big):
         with open(os.path.join(root, 'big%d.bin' % index), 'wb') as handle:
-            for _mb in range(big_mb):
+            for unused in range(big_mb):
                 handle.write(chunk)
         total += big_mb * 1024 * 1024
     return total
@@ -196,10 +201,17 @@ def metadata_read_bytes(root, *drives):
     return run_child(META_CHILD, root)['read_bytes']
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_find(root):
+    """(wall seconds, CPU seconds) of ``find -printf``."""
+    cpu = children_cpu()
     start = time.perf_counter()
     subprocess.run(['find', root, '-printf', '%s %p\n'], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def time_plan(root):
@@ -209,45 +221,22 @@ def time_plan(root):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--quick', action='store_true', help='a smaller tree, one round')
-    parser.add_argument('--rounds', type=int, default=None, help='interleaved rounds (default 3, quick 1)')
-    parser.add_argument('--workdir', default=None, help='where the trees and drive images go (default /var/tmp)')
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print('the load benchmark needs root (loop devices, mounts, dropping caches)')
-        print(json.dumps({'benchmark': 'ie-load', 'skipped': 'needs root'}))
-        return 0
-    rounds = args.rounds or (1 if args.quick else 3)
-    small, big, big_mb, plan_files = (2000, 2, 20, 10000) if args.quick else (10000, 3, 100, 100000)
-    workdir = tempfile.mkdtemp(prefix='ie-bench-load-', dir=args.workdir or '/var/tmp')
-    volume = None
+def load_phase(workdir, rounds, small, big, big_mb):
+    """P4 and the no-change re-run: (report lines, figures)."""
+    size_mb = int((small * 16384 / 2 + big * big_mb * 1024 * 1024) * 1.6 / 1024 / 1024) + 64
+    volume = fresh_drive(workdir, 'source', size_mb)
     try:
-        size_mb = int((small * 16384 / 2 + big * big_mb * 1024 * 1024) * 1.6 / 1024 / 1024) + 64
-        volume = fresh_drive(workdir, 'source', size_mb)
         src = os.path.join(volume.mountpoint, 'src')
         data_bytes = make_tree(src, small, big, big_mb)
-        plan_root = os.path.join(workdir, 'plan')
-        make_plan_tree(plan_root, plan_files)
+        small_bytes = data_bytes - big * big_mb * 1024 * 1024
         cps, loads, rerun = [], [], None
         for number in range(rounds):
             cps.append(time_cp(src, workdir, size_mb))
             first, second = time_load(src, workdir, size_mb, rerun=volume if number == 0 else None)
             loads.append(first)
             rerun = rerun or second
-        finds_cold, plans_cold, finds_warm, plans_warm = [], [], [], []
-        for _number in range(rounds):
-            drop_caches()
-            finds_cold.append(time_find(plan_root))
-            drop_caches()
-            plans_cold.append(time_plan(plan_root))
-            finds_warm.append(time_find(plan_root))
-            plans_warm.append(time_plan(plan_root))
     finally:
-        if volume is not None:
-            volume.close(remove_image=True)
-        shutil.rmtree(workdir, ignore_errors=True)
+        volume.close(remove_image=True)
     cp_best = min(cps)
     load_best = min(loads, key=lambda r: r['wall'])
     load_ratio = cp_best / load_best['wall']
@@ -255,44 +244,107 @@ def main():
     floor_bytes = rerun['source_metadata_bytes']
     floor_fraction = floor_bytes / data_bytes
     other_bytes = rerun['read_bytes'] - floor_bytes - rerun['drive_metadata_bytes'] - rerun['ledger_bytes']
+    mb = data_bytes / 1e6
+    lines = [
+        '  tree: %d small files (0-16 KiB, %.1f MB) and %d x %d MB, %.1f MB in all' % (small, small_bytes / 1e6, big, big_mb, mb),
+        '  cp -a + sync onto a fresh ext4 loop drive:   %7.2f s  %7.1f MB/s   (rounds: %s)'
+        % (cp_best, mb / cp_best, ', '.join('%.2f' % c for c in cps)),
+        '  ie_load (MD5, ledger) + sync, same drive:    %7.2f s  %7.1f MB/s   (rounds: %s; %.2f s in the load call)'
+        % (load_best['wall'], mb / load_best['wall'], ', '.join('%.2f' % r['wall'] for r in loads), load_best['seconds']),
+        '  load_ratio (throughput ie_load / cp): %.2f   (target >= 0.9)' % load_ratio,
+        '  no-change re-run (volumes remounted, caches dropped): copied %d, skipped %d, read %d bytes '
+        '(%d with interpreter start-up) of %d' % (rerun['copied'], rerun['skipped'], rerun['read_bytes'],
+                                                  rerun['process_read_bytes'], data_bytes),
+        '  reread_fraction: %.5f   (target <= 0.01); each part alone: listing the source with sizes %d bytes (%.5f),'
+        % (reread_fraction, floor_bytes, floor_fraction),
+        '    the ledger %d bytes (%.5f), listing the drive with sizes %d bytes (%.5f); the rest %d bytes'
+        % (rerun['ledger_bytes'], rerun['ledger_bytes'] / data_bytes, rerun['drive_metadata_bytes'],
+           rerun['drive_metadata_bytes'] / data_bytes, other_bytes),
+    ]
+    figures = {'data_bytes': data_bytes, 'small_files': small, 'small_bytes': small_bytes, 'big_files': big, 'big_mb': big_mb,
+               'cp_seconds': round(cp_best, 3), 'load_seconds': round(load_best['wall'], 3),
+               'load_ratio': round(load_ratio, 3), 'rerun_read_bytes': rerun['read_bytes'],
+               'rerun_process_read_bytes': rerun['process_read_bytes'], 'rerun_copied': rerun['copied'],
+               'reread_fraction': round(reread_fraction, 6), 'reread_floor_bytes': floor_bytes,
+               'rerun_ledger_bytes': rerun['ledger_bytes'], 'rerun_drive_metadata_bytes': rerun['drive_metadata_bytes'],
+               'reread_floor_fraction': round(floor_fraction, 6), 'rerun_other_bytes': other_bytes}
+    return lines, figures
+
+
+def plan_phase(workdir, rounds, plan_files):
+    """ie_plan's scan and plan against find, cold and warm: (report lines, figures). CPU
+    seconds are reported beside the wall times: on a machine loaded by other work, the wall
+    time of a CPU-bound run mostly says how much CPU the others left it."""
+    plan_root = os.path.join(workdir, 'plan')
+    make_plan_tree(plan_root, plan_files)
+    finds_cold, plans_cold, finds_warm, plans_warm = [], [], [], []
+    for unused in range(rounds):
+        drop_caches()
+        finds_cold.append(time_find(plan_root))
+        drop_caches()
+        plans_cold.append(time_plan(plan_root))
+        finds_warm.append(time_find(plan_root))
+        plans_warm.append(time_plan(plan_root))
+    find_cold, find_warm = min(f[0] for f in finds_cold), min(f[0] for f in finds_warm)
     plan_cold = min(p['seconds'] for p in plans_cold)
     plan_warm = min(p['seconds'] for p in plans_warm)
-    plan_ratio = plan_cold / min(finds_cold)
-    plan_ratio_warm = plan_warm / min(finds_warm)
-    mb = data_bytes / 1e6
-    print('load benchmark (%d CPU cores, best of %d interleaved rounds, caches dropped before each copy)'
-          % (os.cpu_count(), rounds))
-    print('  tree: %d small files and %d x %d MB, %.1f MB in all' % (small, big, big_mb, mb))
-    print('  cp -a + sync onto a fresh ext4 loop drive:   %7.2f s  %7.1f MB/s   (rounds: %s)'
-          % (cp_best, mb / cp_best, ', '.join('%.2f' % c for c in cps)))
-    print('  ie_load (MD5, ledger) + sync, same drive:    %7.2f s  %7.1f MB/s   (rounds: %s; %.2f s in the load call)'
-          % (load_best['wall'], mb / load_best['wall'], ', '.join('%.2f' % r['wall'] for r in loads),
-             load_best['seconds']))
-    print('  load_ratio (throughput ie_load / cp): %.2f   (target >= 0.9)' % load_ratio)
-    print('  no-change re-run (volumes remounted, caches dropped): copied %d, skipped %d, read %d bytes '
-          '(%d with interpreter start-up) of %d' % (rerun['copied'], rerun['skipped'], rerun['read_bytes'],
-                                                    rerun['process_read_bytes'], data_bytes))
-    print('  reread_fraction: %.5f   (target <= 0.01); each part alone: listing the source with sizes %d bytes (%.5f),'
-          % (reread_fraction, floor_bytes, floor_fraction))
-    print('    the ledger %d bytes (%.5f), listing the drive with sizes %d bytes (%.5f); the rest %d bytes'
-          % (rerun['ledger_bytes'], rerun['ledger_bytes'] / data_bytes, rerun['drive_metadata_bytes'],
-             rerun['drive_metadata_bytes'] / data_bytes, other_bytes))
-    print('  plan of %d files, cold caches: find %.2f s, scan+plan %.2f s -> plan_ratio %.2f (target <= 1.5)'
-          % (plan_files, min(finds_cold), plan_cold, plan_ratio))
-    print('  plan of %d files, warm caches: find %.2f s, scan+plan %.2f s -> plan_ratio_warm %.2f'
-          % (plan_files, min(finds_warm), plan_warm, plan_ratio_warm))
-    print(json.dumps({'benchmark': 'ie-load', 'quick': args.quick, 'rounds': rounds, 'cpu_count': os.cpu_count(),
-                      'data_bytes': data_bytes, 'small_files': small, 'big_files': big, 'big_mb': big_mb,
-                      'cp_seconds': round(cp_best, 3), 'load_seconds': round(load_best['wall'], 3),
-                      'load_ratio': round(load_ratio, 3), 'rerun_read_bytes': rerun['read_bytes'],
-                      'rerun_process_read_bytes': rerun['process_read_bytes'], 'rerun_copied': rerun['copied'],
-                      'reread_fraction': round(reread_fraction, 6), 'reread_floor_bytes': floor_bytes,
-                      'rerun_ledger_bytes': rerun['ledger_bytes'], 'rerun_drive_metadata_bytes': rerun['drive_metadata_bytes'],
-                      'reread_floor_fraction': round(floor_fraction, 6), 'rerun_other_bytes': other_bytes,
-                      'plan_files': plan_files,
-                      'find_seconds_cold': round(min(finds_cold), 3), 'plan_seconds_cold': round(plan_cold, 3),
-                      'plan_ratio': round(plan_ratio, 3), 'find_seconds_warm': round(min(finds_warm), 3),
-                      'plan_seconds_warm': round(plan_warm, 3), 'plan_ratio_warm': round(plan_ratio_warm, 3)}))
+    find_cpu_cold, find_cpu_warm = min(f[1] for f in finds_cold), min(f[1] for f in finds_warm)
+    plan_cpu_cold, plan_cpu_warm = min(p['cpu'] for p in plans_cold), min(p['cpu'] for p in plans_warm)
+    plan_ratio, plan_ratio_warm = plan_cold / find_cold, plan_warm / find_warm
+    lines = [
+        '  plan of %d files, cold caches: find %.2f s, scan+plan %.2f s -> plan_ratio %.2f (target <= 1.5); rounds: find %s, plan %s'
+        % (plan_files, find_cold, plan_cold, plan_ratio, ', '.join('%.2f' % f[0] for f in finds_cold),
+           ', '.join('%.2f' % p['seconds'] for p in plans_cold)),
+        '  plan of %d files, warm caches: find %.2f s, scan+plan %.2f s -> plan_ratio_warm %.2f; rounds: find %s, plan %s'
+        % (plan_files, find_warm, plan_warm, plan_ratio_warm, ', '.join('%.2f' % f[0] for f in finds_warm),
+           ', '.join('%.2f' % p['seconds'] for p in plans_warm)),
+        '  CPU seconds (user + system), best round: cold find %.2f, plan %.2f (%.2f); warm find %.2f, plan %.2f (%.2f)'
+        % (find_cpu_cold, plan_cpu_cold, plan_cpu_cold / find_cpu_cold, find_cpu_warm, plan_cpu_warm,
+           plan_cpu_warm / find_cpu_warm),
+    ]
+    figures = {'plan_files': plan_files, 'find_seconds_cold': round(find_cold, 3), 'plan_seconds_cold': round(plan_cold, 3),
+               'plan_ratio': round(plan_ratio, 3), 'find_seconds_warm': round(find_warm, 3),
+               'plan_seconds_warm': round(plan_warm, 3), 'plan_ratio_warm': round(plan_ratio_warm, 3),
+               'plan_cpu_ratio': round(plan_cpu_cold / find_cpu_cold, 3),
+               'plan_cpu_ratio_warm': round(plan_cpu_warm / find_cpu_warm, 3)}
+    return lines, figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='a smaller tree, one round')
+    parser.add_argument('--rounds', type=int, default=None, help='interleaved rounds (default 3, quick 1)')
+    parser.add_argument('--workdir', default=None, help='where the trees and drive images go (default /var/tmp)')
+    parser.add_argument('--only', choices=['load', 'plan'], default=None,
+                        help='run one phase: load (P4 and the re-run) or plan; the JSON line then has only its figures')
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print('the load benchmark needs root (loop devices, mounts, dropping caches)')
+        print(json.dumps({'benchmark': 'ie-load', 'skipped': 'needs root'}))
+        return 0
+    rounds = args.rounds or (1 if args.quick else 3)
+    small, big, big_mb, plan_files = (2000, 2, 20, 10000) if args.quick else (10000, 3, 100, 100000)
+    load_before = os.getloadavg()[0]
+    workdir = tempfile.mkdtemp(prefix='ie-bench-load-', dir=args.workdir or '/var/tmp')
+    lines, figures = [], {}
+    try:
+        for phase, run in (('load', lambda: load_phase(workdir, rounds, small, big, big_mb)),
+                           ('plan', lambda: plan_phase(workdir, rounds, plan_files))):
+            if args.only in (None, phase):
+                more_lines, more = run()
+                lines.extend(more_lines)
+                figures.update(more)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    load_after = os.getloadavg()[0]
+    print('load benchmark (%d CPU cores, best of %d interleaved rounds, caches dropped before each copy; '
+          'load average %.1f before, %.1f after)' % (os.cpu_count(), rounds, load_before, load_after))
+    for line in lines:
+        print(line)
+    out = {'benchmark': 'ie-load', 'quick': args.quick, 'only': args.only, 'rounds': rounds, 'cpu_count': os.cpu_count(),
+           'loadavg_before': round(load_before, 2), 'loadavg_after': round(load_after, 2)}
+    out.update(figures)
+    print(json.dumps(out))
     return 0
 
 
