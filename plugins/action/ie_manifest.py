@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
             self._transfer_data(remote, content)
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
             module_args = dict(src=remote, dest=args['dest'], backup=args['backup'], job_type=job_type, kind=kind,
-                               strict=args['strict'])
+                               strict=args['strict'], mode=args['mode'])
             outcome = self._execute_module(module_name='awsie.importexport.ie_manifest', module_args=module_args,
                                            task_vars=task_vars)
         finally:

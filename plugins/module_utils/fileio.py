@@ -190,15 +190,17 @@ def _destination(path):
     raise _not_regular(path, file_kind(info.st_mode), FileWriteError)
 
 
-def atomic_write(path, data):
+def atomic_write(path, data, mode=None):
     """Write ``data`` to ``path`` through a temporary file in the same directory.
 
-    A regular file keeps its mode; a symbolic link at ``path`` is replaced by the file (its
+    ``mode`` (an int) is the file's mode from the start, never wider for a moment; else a regular
+    file keeps its mode; a symbolic link at ``path`` is replaced by the file (its
     target is not touched); a directory, FIFO, socket or device there is a FileWriteError.
     """
     directory = os.path.dirname(os.path.abspath(path))
     kind, info = _destination(path)
-    mode = stat.S_IMODE(info.st_mode) if kind == 'file' else _default_mode()
+    if mode is None:
+        mode = stat.S_IMODE(info.st_mode) if kind == 'file' else _default_mode()
     tmp_path = None
     try:
         fd, tmp_path = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), suffix='.tmp', dir=directory)
@@ -267,7 +269,7 @@ def backup_copy(path):
     return dest
 
 
-def sync_file(path, content, check_mode=False, backup=None, max_bytes=None):
+def sync_file(path, content, check_mode=False, backup=None, max_bytes=None, mode=None):
     """Make ``path`` hold exactly ``content`` (bytes), or remove it when ``content`` is None.
 
     Returns a dict with ``changed``, ``before`` and ``before_kind``. ``before_kind`` is
@@ -278,7 +280,8 @@ def sync_file(path, content, check_mode=False, backup=None, max_bytes=None):
     ``backup`` is True (a copy named by ``backup_name``) or a callable taking the path and
     returning the backup's path; it runs only before a real change, and only on a regular file:
     a link's target is never copied. ``backup_file`` is then in the result. Writes nothing in
-    check mode. A directory, FIFO, socket or device at ``path`` is a FileWriteError.
+    check mode. A directory, FIFO, socket or device at ``path`` is a FileWriteError. ``mode``
+    (an int): the mode a written file has from the start (see atomic_write).
     """
     kind, _info = _destination(path)
     before = None
@@ -304,5 +307,5 @@ def sync_file(path, content, check_mode=False, backup=None, max_bytes=None):
     if content is None:
         remove(path)
     else:
-        atomic_write(path, content)
+        atomic_write(path, content, mode=mode)
     return result

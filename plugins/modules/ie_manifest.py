@@ -92,6 +92,14 @@ options:
         without colons (FAT and NTFS drives refuse them), for example C(drive1.yml.2184.2026-11-23@14-00-00~).
     type: bool
     default: false
+  mode:
+    description:
+      - Permissions of O(dest) in octal, for example V('0600') for a manifest that holds a C(pinCode)
+        (quote it, or write it with a leading zero so YAML reads it as octal).
+      - A new or replaced file has this mode from the start; an unchanged file gets it too (a change).
+      - When not set, a new file gets the default mode (umask) and a replaced file keeps its own.
+    type: raw
+    version_added: 0.1.0
 notes:
   - The write is atomic (a temporary file in the directory of O(dest), flushed, renamed); a failure
     leaves the previous file as it was. Nothing is written when the manifest has any problem.
@@ -236,14 +244,22 @@ def main():
     if os.path.isdir(dest) and not os.path.islink(dest):
         module.fail_json(msg='cannot write %s: it is a directory; give the path of the manifest file' % dest,
                          **result)
+    mode = module.params['mode']
+    try:
+        mode = mode if mode is None or isinstance(mode, int) else int(str(mode), 8)
+    except ValueError:
+        module.fail_json(msg='mode %r of %s is not an octal mode such as 0600' % (str(mode)[:20], dest), **result)
     try:
         content = read_regular_file(src, MAX_MANIFEST_BYTES)
         outcome = sync_file(dest, content, check_mode=module.check_mode, backup=module.params['backup'],
-                            max_bytes=MAX_MANIFEST_BYTES)
+                            max_bytes=MAX_MANIFEST_BYTES, mode=mode)
     except FileError as exc:
         module.fail_json(msg=str(exc), errno=exc.errno, **result)
     before, before_kind = outcome.pop('before'), outcome.pop('before_kind')
     result.update(outcome)
+    if mode is not None and os.path.isfile(dest) and not os.path.islink(dest):
+        # An unchanged manifest (or, in check mode, one that would be replaced) gets the mode too.
+        result['changed'] = module.set_mode_if_different(dest, mode, result['changed'])
     if module._diff:
         # Both sides parsed, secrets masked, rendered again; what cannot be parsed is not shown.
         result['diff'], warning = redacted_diff(dest, before, content, module.params['job_type'],

@@ -280,3 +280,33 @@ def test_backup_on_a_fat_drive_keeps_the_old_manifest_under_a_name_fat_accepts(l
     assert result['changed'] and ':' not in os.path.basename(result['backup_file'])
     assert open(result['backup_file'], 'rb').read() == old
     assert open(dest, 'rb').read() == corpus.good_bytes('s3-import')
+
+
+def test_mode_is_set_from_the_start_on_a_new_manifest_and_on_an_unchanged_one(playbook, tmp_path):
+    """mode: a new manifest is written 0600, an unchanged one left 0644 is put right (a change), check mode
+    only says so, and a second run changes nothing; a mode that is not octal is refused naming the file."""
+    src = tmp_path / 'src.yml'
+    src.write_bytes(corpus.good_bytes('s3-export'))
+    new, same = tmp_path / 'new.yml', tmp_path / 'same.yml'
+    same.write_bytes(corpus.good_bytes('s3-export'))
+    os.chmod(str(same), 0o644)
+    out = tmp_path / 'out.json'
+    play = task(manifest_task('new', job_type='Export', src=str(src), dest=str(new), mode='0600')
+                + manifest_task('same', job_type='Export', src=str(src), dest=str(same), mode='0600')
+                + manifest_task('bad', job_type='Export', src=str(src), dest=str(same), mode='rw', ignore_errors=True)
+                + dump_task('[new, same, bad]', out))
+
+    playbook.run(play, check=True)
+    assert not new.exists() and os.stat(str(same)).st_mode & 0o777 == 0o644
+    first = json.loads(out.read_text()) if out.exists() else None
+    assert first is None  # check mode wrote no result file either
+
+    playbook.run(play)
+    created, fixed, bad = json.loads(out.read_text())
+    assert created['changed'] and fixed['changed'], (created, fixed)
+    assert os.stat(str(new)).st_mode & 0o777 == 0o600 and os.stat(str(same)).st_mode & 0o777 == 0o600
+    assert bad['failed'] and 'not an octal mode' in bad['msg'] and str(same) in bad['msg']
+
+    playbook.run(play)
+    created, fixed, _bad = json.loads(out.read_text())
+    assert not created['changed'] and not fixed['changed'], (created, fixed)

@@ -26,6 +26,7 @@ ARGUMENT_SPEC = dict(
     dest=dict(type='path'),
     strict=dict(type='bool', default=True),
     backup=dict(type='bool', default=False),
+    mode=dict(type='raw'),
 )
 MUTUALLY_EXCLUSIVE = [('fields', 'src')]
 REQUIRED_ONE_OF = [('fields', 'src')]

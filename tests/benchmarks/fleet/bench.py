@@ -100,7 +100,7 @@ PHASES = (
                 'Say what check mode', 'Check every drive', 'Scan each import', 'Stop on findings', 'share a deviceId',
                 'Show each import')),
     ('format', ('export drive is empty',)),
-    ('manifest', ('Write each manifest', 'Keep the manifests readable', 'controller directory')),
+    ('manifest', ('Write each manifest', 'controller directory')),
     ('mount', ('Mount the drives',)),
     ('load', ('Start loading', 'Wait for the loads', 'Wait for loads', 'ledger', 'state directory for the loads')),
     ('job', ('Create the jobs',)),

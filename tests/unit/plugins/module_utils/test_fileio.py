@@ -165,3 +165,29 @@ def test_sync_file_backup_copies_the_regular_file(tmp_path):
     outcome = fileio.sync_file(str(path), b'new\n', backup=True)
     assert open(outcome['backup_file'], 'rb').read() == b'old\n' and path.read_bytes() == b'new\n'
     assert ':' not in os.path.basename(outcome['backup_file'])
+
+
+def test_sync_file_mode_is_the_written_files_mode_from_the_start(tmp_path, monkeypatch):
+    """mode: a new file is never wider than asked, even for a moment (the temporary file is chmodded before
+    the rename); a replaced file takes the mode too; without mode a replaced file keeps its own."""
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append(stat.S_IMODE(os.stat(src).st_mode))
+        return real(src, dst)
+
+    monkeypatch.setattr(fileio.os, 'replace', spy)
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / 'new.yml'
+        assert fileio.sync_file(str(new), b'a\n', mode=0o600)['changed']
+        kept = tmp_path / 'kept.yml'
+        kept.write_bytes(b'old\n')
+        os.chmod(str(kept), 0o640)
+        fileio.sync_file(str(kept), b'b\n')
+        fileio.sync_file(str(kept), b'c\n', mode=0o600)
+    finally:
+        os.umask(old)
+    assert seen == [0o600, 0o640, 0o600]
+    assert stat.S_IMODE(os.stat(str(new)).st_mode) == 0o600 and stat.S_IMODE(os.stat(str(kept)).st_mode) == 0o600
