@@ -105,10 +105,31 @@ def test_a_file_changed_after_the_scan_began_is_a_finding_even_unread(tricky):
     assert ('sub/SIGNATURE', 'changed-during-scan') in [(f['path'], f['rule']) for f in result.findings]
 
 
-def test_threads_do_not_change_the_result(tricky):
+def test_threads_do_not_change_the_result(tricky, monkeypatch):
     one = dataset.scan(tricky, RULE, workers=1)
+    reads = iter(range(10 ** 6))
+    monkeypatch.setattr(dataset, 'storage_reads', lambda: next(reads))  # as on a cold disk: the threads start
+    started = []
+    real_pool = dataset.concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(dataset.concurrent.futures, 'ThreadPoolExecutor', lambda n: started.append(n) or real_pool(n))
     four = dataset.scan(tricky, RULE, workers=4)
+    assert started == [4]
     assert one.files == four.files and one.findings == four.findings and one.directories == four.directories
+
+
+def test_threads_start_only_when_the_metadata_comes_from_storage(tricky, monkeypatch):
+    if os.path.exists('/proc/thread-self/io'):
+        assert isinstance(dataset.storage_reads(), int)
+    started = []
+    real_pool = dataset.concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(dataset.concurrent.futures, 'ThreadPoolExecutor', lambda n: started.append(n) or real_pool(n))
+    monkeypatch.setattr(dataset, 'storage_reads', lambda: 7)  # cached metadata: nothing read from storage
+    cached = dataset.scan(tricky, RULE, workers=8)
+    assert started == []
+    monkeypatch.setattr(dataset, 'storage_reads', lambda: None)  # cannot be known: the threads start at once
+    unknown = dataset.scan(tricky, RULE, workers=8)
+    assert started == [8]
+    assert cached.files == unknown.files and cached.findings == unknown.findings
 
 
 def test_empty_key_and_case_collisions(tmp_path):

@@ -92,10 +92,12 @@ def test_rerun_reads_no_file_and_changes_nothing(tree, monkeypatch):
     before = open(path, 'rb').read()
     opened = []
     real_open = os.open
-    monkeypatch.setattr(load.os, 'open', lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k))
+    monkeypatch.setattr(load.os, 'open', lambda p, flags, *a, **k: opened.append((p, flags)) or real_open(p, flags, *a, **k))
     result = load.load(src, dest, RULE, ledger_path=path, previous=load.previous_records(None, path))
     assert (result['copied'], result['skipped'], result['bytes']) == (0, 5, 0)
-    assert not [p for p in opened if str(p).startswith(src)]
+    # the scan opens the source's directories (O_DIRECTORY) to list them; no file is opened
+    assert not [p for p, flags in opened if str(p).startswith(src) and not flags & os.O_DIRECTORY]
+    assert [p for p, flags in opened if str(p).startswith(src)]
     assert open(path, 'rb').read() == before
 
 
