@@ -58,6 +58,7 @@ GUIDES = [
     ('architecture.md', 'architecture'),
     ('demo.md', 'make demo'),
     ('testbed.md', 'the multi-host test bed'),
+    ('fleet.md', 'fleet benchmark figures'),
 ]
 EXPECTED = ['concepts.md', 'quickstart.md', 'roles.md', 'manifests.md', 'signature.md', 'data.md', 'awx.md',
             'email.md', 'security.md', 'troubleshooting.md', 'local-service.md', 'decisions.md', 'architecture.md']
