@@ -119,8 +119,9 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=to_text(exc))
             return result
         host = (task_vars or {}).get('inventory_hostname', '?')
-        async_dir = self._remote_expand_user(self._task.args.get('async_dir')
-                                             or self.get_shell_option('async_dir', default='~/.ansible_async'))
+        # Not expanded here: the module expands '~' with os.path.expanduser on the host, as
+        # async_wrapper does, so both agree where HOME is not the passwd home (sudo without -H).
+        async_dir = self._task.args.get('async_dir') or self.get_shell_option('async_dir', default='~/.ansible_async')
         jobs = normalise_jobs(args['jobs'])
         pending = dict((job['key'], job) for job in jobs)
         done = {}

@@ -314,3 +314,24 @@ def test_ie_wait_reports_a_killed_async_load_instead_of_waiting_for_ever(loop_dr
     rerun = run_load(playbook, tmp_path, src, drive.mountpoint, given['ledger'])
     assert not rerun['failed_files'] and rerun['files'] == 40
     assert sorted(n for n in drive_files(drive.mountpoint) if not load.is_temp_name(n)) == names
+
+
+def test_ie_wait_finds_the_job_where_async_wrapper_put_it_when_home_is_not_the_passwd_home(loop_drive, playbook, tmp_path):
+    """async_wrapper expands ~/.ansible_async with HOME; ie_wait must look in the same place and not
+    in the passwd home (sudo without -H, AWX's own HOME). It said 'the status file is gone' before."""
+    drive = loop_drive('ext4', size_mb=64)
+    src = str(tmp_path / 'src')
+    for index in range(5):
+        write(src, 'part%d.bin' % index, os.urandom(256 * 1024))
+    home = tmp_path / 'home'
+    home.mkdir()
+    given = {'src': src, 'dest': drive.mountpoint, 'ledger': str(tmp_path / 'c' / 'drive.ledger.jsonl'),
+             'host_ledger': str(tmp_path / 'host.ledger.jsonl'), 'progress': str(tmp_path / 'progress.json'),
+             'out': str(tmp_path / 'jid.txt')}
+    env = {'HOME': str(home)}
+    playbook.run(START_PLAY, extra_vars=given, env=env)
+    jid = open(given['out']).read().strip()
+    assert os.path.exists(str(home / '.ansible_async' / jid))
+    waited = playbook.run(WAIT_PLAY, extra_vars={'jid': jid, 'progress': given['progress']}, env=env)
+    assert 'is gone' not in waited.stdout
+    assert sorted(drive_files(drive.mountpoint)) == ['part%d.bin' % index for index in range(5)]
