@@ -433,3 +433,21 @@ def test_every_drive_has_a_file_system_uuid_of_its_own(testbed_factory):
     uuids = [subprocess.run(['blkid', '-o', 'value', '-s', 'UUID', drive.device], capture_output=True, text=True,
                             check=True).stdout.strip() for host in bed.hosts for drive in host.drives]
     assert all(uuids) and len(set(uuids)) == len(uuids), uuids
+
+
+def test_a_controller_command_holds_no_copy_of_the_machines_mounts(testbed, loop_drive):
+    """A playbook running in the controller namespace must not keep a drive mounted in the root
+    namespace busy: unmounted there, the drive mounts again read-only at once (EBUSY before, when
+    the command had its own copy of the machine's mounts)."""
+    drive = loop_drive('ext4', size_mb=40)
+    with subprocess.Popen(testbed.ctl_command(['sleep', '60'])) as sleeper:
+        try:
+            deadline = time.monotonic() + 10
+            while os.readlink('/proc/%d/exe' % sleeper.pid).rpartition('/')[2] != 'sleep' and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert os.readlink('/proc/%d/ns/mnt' % sleeper.pid) == os.readlink('/proc/self/ns/mnt')
+            assert os.readlink('/proc/%d/ns/net' % sleeper.pid) != os.readlink('/proc/self/ns/net')
+            drive.umount()
+            drive.mount(readonly=True)
+        finally:
+            sleeper.kill()

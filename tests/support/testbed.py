@@ -852,7 +852,11 @@ class Testbed:
 
     def ctl_command(self, argv):
         """argv prefixed to run in the controller namespace (where the hosts are reachable)."""
-        return ['ip', 'netns', 'exec', self.ctl_netns] + list(argv)
+        # nsenter --net, not `ip netns exec`: that also gives the command a private copy of the
+        # machine's mounts (they are not shared here), which keeps every drive mounted elsewhere at
+        # that moment busy for the command's life - another test's unmount, then its mount -o ro,
+        # failed with EBUSY in CI.
+        return ['nsenter', '--net=/run/netns/' + self.ctl_netns, '--'] + list(argv)
 
     def run_playbook(self, playbook, extra_args=(), extra_vars=None, check=False, env=None, cwd=None,
                      expect_rc=0, timeout=1800, inventory=None):
