@@ -173,21 +173,36 @@ def test_read_only_file_system_fails_and_keeps_the_old_file(loop_drive, playbook
     assert open(os.path.join(drive.mountpoint, 'SIGNATURE'), 'rb').read() == old
 
 
+def fill_up(mountpoint, rounds=50):
+    """Fill every free block (as root, reserved blocks too) until a new small file cannot be
+    written: ext4 gives back a closed file's preallocated blocks, so one pass was not always
+    enough (CI once wrote the SIGNATURE on the "full" drive)."""
+    for index in range(rounds):
+        for chunk in (65536, 4096):
+            try:
+                with open(os.path.join(mountpoint, 'filler%d-%d' % (index, chunk)), 'wb') as handle:
+                    while True:
+                        handle.write(b'\0' * chunk)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+            except OSError:
+                pass
+        try:
+            with open(os.path.join(mountpoint, 'probe%d' % index), 'wb') as handle:
+                handle.write(b'x' * 200)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            return
+    raise AssertionError('%s never filled up' % mountpoint)
+
+
 def test_full_file_system_fails_and_keeps_the_old_file(loop_drive, playbook):
     drive = loop_drive('ext4', size_mb=8)
     path = os.path.join(drive.mountpoint, 'SIGNATURE')
     old = b'version: 1.0\nsigningMethod: HmacSHA1\njobId: ABCDE\nsignature: old=\n'
     open(path, 'wb').write(old)
-    # Fill every free block (as root, reserved blocks too), then the last bytes one at a time.
-    for name, chunk in (('filler', 65536), ('filler2', 1)):
-        try:
-            with open(os.path.join(drive.mountpoint, name), 'wb') as handle:
-                while True:
-                    handle.write(b'\0' * chunk)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        except OSError:
-            pass
+    fill_up(drive.mountpoint)
     proc = playbook.run(signature_task(drive.mountpoint, job_id='ABCDE', manifest_src=MANIFEST_LF, secret_key=SECRET),
                         expect_rc=2)
     assert 'no space left' in proc.stdout
