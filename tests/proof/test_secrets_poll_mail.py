@@ -28,54 +28,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.integration.test_secrets_ssh import (
-    CONTROLLER_MODULES, ProcSampler, RETURN_ADDRESS, forms, kept_controller_module, random_secret, search)
+    CONTROLLER_MODULES, ProcSampler, RETURN_ADDRESS, forms, kept_controller_module, random_secret,
+    remove_kept_controller_files, search)
 
 POLL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'playbooks', 'poll_jobs.yml')
 ACCESS_KEY = 'AKIASECRETSPOLL00001'
 OPS = 'ops@example.com'
 # Files of the service's directories that are AWS's side: its job store, its mail store, the mail users it checks.
 SERVICE_SIDE = ('jobs.sqlite', 'mail.sqlite', 'ie.sqlite', 'passwd', 'users')
-
-
-def remove_kept_controller_files(since, markers):
-    """Remove the ansible-tmp-* directories ANSIBLE_KEEP_REMOTE_FILES left in ~/.ansible/tmp for this test (made
-    since it started, naming one of its directories); other runs on the machine come and go there meanwhile."""
-    base = os.path.expanduser('~/.ansible/tmp')
-    try:
-        names = os.listdir(base)
-    except FileNotFoundError:  # another run removed ~/.ansible/tmp meanwhile
-        return
-    for name in names:
-        directory = os.path.join(base, name)
-        if not name.startswith('ansible-tmp-'):
-            continue
-        try:
-            if os.stat(directory).st_mtime < since:
-                continue
-            ours = False
-            for entry in os.listdir(directory):
-                path = os.path.join(directory, entry)
-                if not os.path.isfile(path):
-                    continue
-                with open(path, 'rb') as handle:
-                    data = handle.read()
-                ours = ours or any(marker.encode() in data for marker in markers)
-        except FileNotFoundError:  # another run's directory (or file), gone meanwhile
-            continue
-        if ours:
-            remove_tree(directory)
-
-
-def remove_tree(directory):
-    """shutil.rmtree that tolerates files another run removes meanwhile; any other error is raised."""
-    for attempt in range(5):
-        try:
-            shutil.rmtree(directory)
-        except FileNotFoundError:
-            if attempt == 4:
-                raise
-        if not os.path.lexists(directory):
-            return
 
 
 def service_side(path, service):
