@@ -78,6 +78,20 @@ class FileWriteError(FileError):
         super().__init__('cannot write %s: %s' % (path, reason), path, err, kind)
 
 
+def octal_mode(mode):
+    """A file mode given as an octal number (int, or text such as '0600'), as an int at most 07777;
+    None stays None. ValueError otherwise - one rule for every module that takes ``mode``."""
+    if mode is None:
+        return None
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        if 0 <= mode <= 0o7777:
+            return mode
+    elif isinstance(mode, str) and mode.strip().isdigit() and set(mode.strip()) <= set('01234567'):
+        if len(mode.strip()) <= 5 and int(mode.strip(), 8) <= 0o7777:
+            return int(mode.strip(), 8)
+    raise ValueError('mode %r is not an octal mode such as \'0600\' (quoted)' % (str(mode)[:60],))
+
+
 def file_kind(mode):
     """What a st_mode is, in words: ``a regular file``, ``a directory``, ``a FIFO (named pipe)``..."""
     for test, name in ((stat.S_ISREG, 'a regular file'), (stat.S_ISDIR, 'a directory'),

@@ -16,6 +16,7 @@ import io
 import json
 import re
 
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import octal_mode
 from ansible_collections.awsie.importexport.plugins.module_utils.pdf import Line, document
 
 SHEET_COLUMNS = ('host', 'drive', 'job_id', 'job_type', 'device_id', 'serial', 'device', 'fstype', 'signature',
@@ -35,17 +36,13 @@ SYMBOLIC_MODE = re.compile(r'^[ugoa]*[-+=](?:[rwxXst]*|[ugo])(?:[-+=](?:[rwxXst]
 def check_file_mode(mode):
     """``mode`` as the files are given it: an octal number (int or text, at most 07777) or symbolic
     (``u=rw,g=r``). PackingError naming ``mode`` otherwise, checked before anything is written."""
-    if mode is None:
+    if isinstance(mode, str) and not mode.strip().isdigit() and all(SYMBOLIC_MODE.match(part) for part in mode.strip().split(',')):
         return mode
-    if isinstance(mode, int) and not isinstance(mode, bool):
-        if 0 <= mode <= 0o7777:
-            return mode
-    elif isinstance(mode, str):
-        text = mode.strip()
-        if re.match(r'^[0-7]{1,5}$', text) and int(text, 8) <= 0o7777:
-            return mode
-        if not text.isdigit() and all(SYMBOLIC_MODE.match(part) for part in text.split(',')):
-            return mode
+    try:
+        octal_mode(mode)
+        return mode
+    except ValueError:
+        pass
     raise PackingError('mode %r is not a file mode; give an octal mode such as \'0600\' (quoted) or a symbolic one '
                        'such as u=rw,g=r; nothing was written' % (str(mode)[:60],))
 

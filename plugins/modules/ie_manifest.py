@@ -219,7 +219,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileError, read_regular_file, sync_file
+from ansible_collections.awsie.importexport.plugins.module_utils.fileio import FileError, octal_mode, read_regular_file, sync_file
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest import MAX_MANIFEST_BYTES, redacted_diff
 from ansible_collections.awsie.importexport.plugins.module_utils.manifest_lib.argspec import ie_manifest_spec
 
@@ -244,11 +244,10 @@ def main():
     if os.path.isdir(dest) and not os.path.islink(dest):
         module.fail_json(msg='cannot write %s: it is a directory; give the path of the manifest file' % dest,
                          **result)
-    mode = module.params['mode']
     try:
-        mode = mode if mode is None or isinstance(mode, int) else int(str(mode), 8)
-    except ValueError:
-        module.fail_json(msg='mode %r of %s is not an octal mode such as 0600' % (str(mode)[:20], dest), **result)
+        mode = octal_mode(module.params['mode'])
+    except ValueError as exc:
+        module.fail_json(msg='%s: %s' % (dest, exc), **result)
     try:
         content = read_regular_file(src, MAX_MANIFEST_BYTES)
         outcome = sync_file(dest, content, check_mode=module.check_mode, backup=module.params['backup'],
