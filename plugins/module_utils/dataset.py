@@ -280,6 +280,7 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
             base = rel_dir + '/' if rel_dir else ''
             sep = '' if full.endswith('/') else '/'
             subdirs = []
+            recent = []
             for name, st in listing:
                 rel = base + name
                 try:
@@ -327,7 +328,9 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
                         continue
                 files.append(new_entry(FileEntry, (rel, key, size, st.st_mtime_ns)))
                 if recent_ns is not False and (recent_ns is None or ctime >= recent_ns):
-                    again.append((len(files) - 1, size, st.st_mtime_ns, ctime))
+                    recent.append((len(files) - 1, name, size, st.st_mtime_ns, ctime))
+            if recent:
+                again.append((full, recent))
             result.directories.extend(subdirs)
             for rel in reversed(subdirs):
                 path = full + sep + rel[len(base):]
@@ -335,7 +338,7 @@ def scan(root, rule, selection=None, recheck='recent', case_insensitive=False, h
     finally:
         lister.close()
     if again:
-        _recheck(root, result, again)
+        _recheck(result, again)
     result.bytes = sum(f.size for f in result.files)
     result.seconds = time.time() - started
     return result
@@ -396,22 +399,40 @@ def _check_file(rel, st, rule, euid, groups, keys, folded, started_ns):
     return None, key
 
 
-def _recheck(root, result, again):
-    """Second metadata read of the files in ``again`` ((index, size, mtime_ns, ctime_ns));
-    files that moved become findings and leave the list."""
+def _recheck(result, again):
+    """Second metadata read of the files in ``again`` ((directory, [(index, name, size, mtime_ns,
+    ctime_ns)]), by directory); files that moved become findings and leave the list. Each
+    directory is opened once and its files are read relative to it."""
     dropped = set()
-    for index, size, mtime_ns, ctime_ns in again:
-        entry = result.files[index]
-        try:
-            st = os.lstat(os.path.join(root, entry.path))
-            now = (st.st_size, st.st_mtime_ns, st.st_ctime_ns) if stat.S_ISREG(st.st_mode) else None
-        except OSError:
-            now = None
-        if now == (size, mtime_ns, ctime_ns):
-            continue
-        detail = 'removed or replaced' if now is None else 'size %d -> %d bytes' % (size, now[0])
-        result.findings.append(finding(CHANGED, entry.path, 'changed while the tree was scanned (%s); wait until '
-                                       'the data set is complete' % detail))
-        dropped.add(index)
+    for full, group in again:
+        _recheck_dir(full, group, result.files, result.findings, dropped)
     if dropped:
         result.files = [f for i, f in enumerate(result.files) if i not in dropped]
+
+
+def _recheck_dir(full, group, files, findings, dropped):
+    lstat = os.stat
+    try:
+        fd = os.open(full, OPEN_DIR | getattr(os, 'O_NOFOLLOW', 0)) if BY_FD else None
+    except OSError:
+        fd = full = None  # the directory went away or was replaced: each of its files is a finding below
+    try:
+        for index, name, size, mtime_ns, ctime_ns in group:
+            try:
+                if fd is not None:
+                    st = lstat(name, dir_fd=fd, follow_symlinks=False)
+                elif full is not None:
+                    st = os.lstat(os.path.join(full, name))
+                else:
+                    raise FileNotFoundError(name)
+                if st.st_ctime_ns == ctime_ns and st.st_size == size and st.st_mtime_ns == mtime_ns and st.st_mode & S_IFMT == S_IFREG:
+                    continue
+                detail = 'size %d -> %d bytes' % (size, st.st_size) if st.st_mode & S_IFMT == S_IFREG else 'replaced'
+            except OSError:
+                detail = 'removed or replaced'
+            findings.append(finding(CHANGED, files[index].path, 'changed while the tree was scanned (%s); wait until '
+                                    'the data set is complete' % detail))
+            dropped.add(index)
+    finally:
+        if fd is not None:
+            os.close(fd)

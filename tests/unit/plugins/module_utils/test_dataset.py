@@ -96,6 +96,30 @@ def test_without_recheck_a_file_grown_after_it_was_read_is_not_seen(tricky):
     assert 'changed-during-scan' not in result.counts()
 
 
+def test_recheck_all_finds_files_removed_replaced_or_grown_in_any_directory(tmp_path):
+    """The second read opens each directory once: a file grown, one replaced by a link, one
+    removed, and a whole directory removed after its files were read are each a finding."""
+    root = str(tmp_path / 'src')
+    for rel in ('a/keep.txt', 'a/grow.txt', 'a/link.txt', 'b/gone.txt', 'b/keep.txt', 'c/d/x.txt', 'c/d/y.txt', 'top.txt'):
+        write(root, rel, b'data')
+
+    def hook(rel):
+        if rel == 'c/d/y.txt':  # the last file of the walk: every other file was read already
+            with open(os.path.join(root, 'a', 'grow.txt'), 'ab') as handle:
+                handle.write(b'more')
+            os.unlink(os.path.join(root, 'a', 'link.txt'))
+            os.symlink('keep.txt', os.path.join(root, 'a', 'link.txt'))
+            os.unlink(os.path.join(root, 'b', 'gone.txt'))
+            for name in ('x.txt', 'y.txt'):
+                os.unlink(os.path.join(root, 'c', 'd', name))
+            os.rmdir(os.path.join(root, 'c', 'd'))
+    result = dataset.scan(root, RULE, hook=hook, recheck='all')
+    changed = {f['path']: f['detail'] for f in result.findings if f['rule'] == 'changed-during-scan'}
+    assert sorted(changed) == ['a/grow.txt', 'a/link.txt', 'b/gone.txt', 'c/d/x.txt', 'c/d/y.txt']
+    assert 'size 4 -> 8 bytes' in changed['a/grow.txt'] and 'removed or replaced' in changed['c/d/y.txt']
+    assert sorted(f.path for f in result.files) == ['a/keep.txt', 'b/keep.txt', 'top.txt']
+
+
 def test_a_file_changed_after_the_scan_began_is_a_finding_even_unread(tricky):
     def hook(rel):
         if rel == 'a.txt':
