@@ -68,6 +68,34 @@ def _syncfs(path):
         os.close(fd)
 
 
+# Writing a large file, the load asks the kernel every this many bytes to start writing the pages
+# just written to the drive (start_writeback): else a load smaller than the dirty-page limit
+# (10% of memory) reaches the drive only in the closing syncfs, after the last byte was read and
+# hashed, and the two never overlap.
+WRITE_BEHIND_BYTES = 8 * 1024 * 1024
+SYNC_FILE_RANGE_WRITE = 2
+
+
+def _sync_file_range():
+    try:
+        func = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None  # not Linux: the closing syncfs writes everything
+    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return func
+
+
+SYNC_FILE_RANGE = _sync_file_range()
+
+
+def start_writeback(fd, offset, count):
+    """Start writing ``count`` bytes of ``fd`` from ``offset`` to the drive, without waiting
+    (``sync_file_range`` ``SYNC_FILE_RANGE_WRITE``). Only a hint: a failure shows in the write
+    or the closing syncfs, so its result is not looked at."""
+    if SYNC_FILE_RANGE is not None:
+        SYNC_FILE_RANGE(fd, offset, count, SYNC_FILE_RANGE_WRITE)
+
+
 def _write_all(fd, view):
     written = 0
     while written < len(view):
@@ -75,43 +103,75 @@ def _write_all(fd, view):
 
 
 def _pipelined(src_fd, dest_fd, buffers):
-    """(md5, bytes): the reading thread hashes a buffer while a second thread writes it."""
-    free = queue.Queue()
-    full = queue.Queue()
+    """(md5, bytes) of a large file, in three stages that overlap: a thread reads a buffer, this
+    thread hashes it, a third writes it (each releases Python's lock in the system call or in
+    OpenSSL, so they run on different cores). The first error stops all three and is raised."""
+    free, hashing, writing = queue.Queue(), queue.Queue(), queue.Queue()
     for buf in buffers:
         free.put(buf)
     failure = []
+    stop = threading.Event()
+
+    def reader():
+        while True:
+            buf = free.get()
+            count = 0
+            if not stop.is_set():
+                try:
+                    count = os.readv(src_fd, [buf])
+                except OSError as exc:
+                    failure.append(exc)
+            if not count:
+                free.put(buf)
+                hashing.put(None)
+                return
+            hashing.put((buf, count))
 
     def writer():
+        done = started = 0
         while True:
-            item = full.get()
+            item = writing.get()
             if item is None:
                 return
             buf, count = item
             if not failure:
                 try:
                     _write_all(dest_fd, memoryview(buf)[:count])
+                    done += count
+                    if done - started >= WRITE_BEHIND_BYTES:
+                        start_writeback(dest_fd, started, done - started)
+                        started = done
                 except OSError as exc:
                     failure.append(exc)
+                    stop.set()
             free.put(buf)
 
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=writer, daemon=True), threading.Thread(target=reader, daemon=True)]
+    for thread in threads:
+        thread.start()
     md5 = hashlib.md5()
     total = 0
+    read_all = False
     try:
         while not failure:
-            buf = free.get()
-            count = os.readv(src_fd, [buf])
-            if not count:
-                free.put(buf)
+            item = hashing.get()
+            if item is None:
+                read_all = True
                 break
-            full.put((buf, count))
+            buf, count = item
             md5.update(memoryview(buf)[:count])
             total += count
+            writing.put(item)
     finally:
-        full.put(None)
-        thread.join()
+        stop.set()
+        writing.put(None)
+        threads[0].join()
+        while not read_all:  # give the reader back what it read, so that it sees the stop
+            item = hashing.get()
+            if item is None:
+                break
+            free.put(item[0])
+        threads[1].join()
     if failure:
         raise failure[0]
     return md5, total

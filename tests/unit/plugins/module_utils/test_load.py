@@ -1,4 +1,5 @@
 """One-pass loading with a ledger (plugins/module_utils/load.py), on plain directories."""
+import errno
 import hashlib
 import json
 import os
@@ -296,3 +297,58 @@ def test_src_and_dest_that_overlap_are_refused_before_anything_is_written(tmp_pa
 def test_an_include_outside_the_source_is_refused_not_ignored(item):
     with pytest.raises(ValueError, match='not a path inside the source'):
         dataset.Selection(None, [item])
+
+
+def pipeline_copy(src_fd, dest_fd):
+    """Run the large-file pipeline in a thread, so that a hang fails the test instead of stalling it."""
+    import threading  # pylint: disable=import-outside-toplevel
+    out = {}
+
+    def run():
+        try:
+            out['result'] = load._pipelined(src_fd, dest_fd, [bytearray(64 * 1024) for unused in range(4)])  # pylint: disable=protected-access
+        except OSError as exc:
+            out['error'] = exc
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), 'the pipeline hung'
+    return out
+
+
+def test_the_large_file_pipeline_copies_hashes_and_starts_writeback_behind_it(tmp_path, monkeypatch):
+    data = os.urandom(5 * 1024 * 1024 + 12345)
+    src = write(str(tmp_path), 'src.bin', data)
+    asked = []
+    monkeypatch.setattr(load, 'WRITE_BEHIND_BYTES', 1024 * 1024)
+    monkeypatch.setattr(load, 'SYNC_FILE_RANGE', lambda fd, offset, count, flags: asked.append((offset, count, flags)))
+    src_fd = os.open(src, os.O_RDONLY)
+    dest_fd = os.open(str(tmp_path / 'dest.bin'), os.O_WRONLY | os.O_CREAT)
+    try:
+        out = pipeline_copy(src_fd, dest_fd)
+    finally:
+        os.close(src_fd)
+        os.close(dest_fd)
+    md5, total = out['result']
+    assert total == len(data) and md5.hexdigest() == hashlib.md5(data).hexdigest()
+    assert (tmp_path / 'dest.bin').read_bytes() == data
+    assert asked and all(flags == load.SYNC_FILE_RANGE_WRITE for unused, unused2, flags in asked)
+    assert [offset for offset, unused, unused2 in asked] == [sum(c for unused, c, unused2 in asked[:i]) for i in range(len(asked))]
+    assert sum(count for unused, count, unused2 in asked) >= 5 * 1024 * 1024  # behind the writes, in order, none left out
+
+
+@pytest.mark.parametrize('side', ['read', 'write'])
+def test_an_error_on_either_side_of_the_pipeline_is_raised_and_stops_it(tmp_path, side):
+    src = write(str(tmp_path), 'src.bin', os.urandom(3 * 1024 * 1024))
+    if side == 'read':
+        src_fd = os.open(str(tmp_path), os.O_RDONLY)  # a directory: read fails with EISDIR
+        dest_fd = os.open(str(tmp_path / 'dest.bin'), os.O_WRONLY | os.O_CREAT)
+    else:
+        src_fd = os.open(src, os.O_RDONLY)
+        dest_fd = os.open(src, os.O_RDONLY)  # not open for writing: write fails with EBADF
+    try:
+        out = pipeline_copy(src_fd, dest_fd)
+    finally:
+        os.close(src_fd)
+        os.close(dest_fd)
+    assert out['error'].errno == {'read': errno.EISDIR, 'write': errno.EBADF}[side]
