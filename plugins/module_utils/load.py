@@ -51,19 +51,33 @@ def is_temp_name(name):
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
+def _libc_function(name, argtypes):
+    """A function of the C library (Linux calls Python's os module lacks), or None."""
+    try:
+        func = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = argtypes
+    return func
+
+
+SYNCFS = _libc_function('syncfs', [ctypes.c_int])
+SYNC_FILE_RANGE = _libc_function('sync_file_range', [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint])
+SYNC_FILE_RANGE_WRITE = 2
+
+
 def _syncfs(path):
     """Flush the destination's file system (``syncfs``), or every file system."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY) if SYNCFS is not None else None
     except OSError:
+        fd = None
+    if fd is None:
         os.sync()
         return
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.syncfs(fd) != 0:
+        if SYNCFS(fd) != 0:
             os.sync()
-    except (OSError, AttributeError):
-        os.sync()
     finally:
         os.close(fd)
 
@@ -73,19 +87,6 @@ def _syncfs(path):
 # (10% of memory) reaches the drive only in the closing syncfs, after the last byte was read and
 # hashed, and the two never overlap.
 WRITE_BEHIND_BYTES = 8 * 1024 * 1024
-SYNC_FILE_RANGE_WRITE = 2
-
-
-def _sync_file_range():
-    try:
-        func = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None  # not Linux: the closing syncfs writes everything
-    func.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    return func
-
-
-SYNC_FILE_RANGE = _sync_file_range()
 
 
 def start_writeback(fd, offset, count):
