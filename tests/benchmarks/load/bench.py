@@ -58,6 +58,9 @@ COLLECTIONS = link_collection()
 
 from tests.support.drives import LoopDrive  # noqa: E402  pylint: disable=wrong-import-position
 
+sys.path.insert(0, COLLECTIONS)
+from ansible_collections.awsie.importexport.plugins.module_utils import dataset  # noqa: E402  pylint: disable=wrong-import-position
+
 LOAD_CHILD = r'''
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -275,7 +278,7 @@ def load_phase(workdir, rounds, small, big, big_mb):
     return lines, figures
 
 
-RECENT_SECONDS = 61  # dataset.RECENT_NS and a second
+RECENT_SECONDS = dataset.RECENT_NS / 1e9 + 1  # past the scan's 'recent' window (recheck: recent)
 
 
 def plan_phase(plan_root, made_at, rounds):
